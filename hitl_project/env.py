@@ -1,0 +1,112 @@
+"""Reading settings from environment variables.
+
+Kept apart from settings.py so the parsing rules (what counts as true, when a missing secret is
+fatal) can be tested without reloading Django's settings.
+"""
+
+from collections.abc import Mapping
+
+from django.core.exceptions import ImproperlyConfigured
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+
+# Used only while DEBUG is on, so a local checkout runs with no configuration at all.
+DEVELOPMENT_SECRET_KEY = "django-insecure-local-development-only-never-use-in-production"
+
+
+def env_bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    """Read a yes/no variable; anything not clearly yes or no is a configuration error."""
+    raw = environ.get(name)
+    if raw is None:
+        return default
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(
+        f"{name}={raw!r} is not a yes/no value; use one of 1/0, true/false, yes/no, on/off."
+    )
+
+
+def env_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
+
+
+def env_list(environ: Mapping[str, str], name: str, default: list[str]) -> list[str]:
+    """A comma-separated list; blanks are dropped."""
+    raw = environ.get(name)
+    if raw is None:
+        return list(default)
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def secret_key(environ: Mapping[str, str], *, debug: bool) -> str:
+    """The signing key: required from the environment whenever DEBUG is off."""
+    key = environ.get("SECRET_KEY", "").strip()
+    if key:
+        return key
+    if debug:
+        return DEVELOPMENT_SECRET_KEY
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set and DEBUG is off. Set SECRET_KEY to a long random value "
+        "(for example: python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
+        "or set DEBUG=1 for local development."
+    )
+
+
+def database_config(environ: Mapping[str, str], *, base_dir) -> dict:
+    """DATABASE_URL, or a SQLite file in the project folder tuned for web + worker at once.
+
+    SQLite needs WAL and IMMEDIATE transactions, or the web process and the django-q2 worker
+    fail each other with "database is locked".
+    """
+    import dj_database_url
+
+    url = environ.get("DATABASE_URL", "").strip()
+    if url:
+        try:
+            config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"DATABASE_URL could not be read: {exc}") from None
+    else:
+        config = {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(base_dir / "db.sqlite3"),
+        }
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        config["OPTIONS"] = {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    return config
+
+
+def task_queue_config(environ: Mapping[str, str]) -> dict:
+    """django-q2: the ORM broker by default, Redis when REDIS_URL is set.
+
+    retry must exceed timeout or a slow task is handed out twice.
+    """
+    config = {
+        "name": "hitl",
+        "workers": env_int(environ, "Q_WORKERS", 2),
+        "timeout": 300,
+        "retry": 360,
+        "max_attempts": 3,
+        "catch_up": False,
+        "label": "Background tasks",
+    }
+    redis_url = environ.get("REDIS_URL", "").strip()
+    if redis_url:
+        config["redis"] = redis_url
+    else:
+        config["orm"] = "default"
+    return config

@@ -1,0 +1,47 @@
+"""Oversight domain: one module per aggregate, re-exported here for Django and for callers."""
+
+from oversight.models.authority import AuthorityGrant, AuthorityLevel
+from oversight.models.cases import (
+    Case,
+    CaseStatus,
+    Decision,
+    DecisionOutcome,
+    DecisionStage,
+    Outcome,
+    OverrideReason,
+    RouteReason,
+)
+from oversight.models.gate import GateEvaluation, ImmutableRecordError, Route
+from oversight.models.judgement import (
+    Combinator,
+    JudgementPoint,
+    Operator,
+    Priority,
+    TriggerCondition,
+)
+from oversight.models.systems import AISystem, AutomationState, Journey, RiskCategory
+
+__all__ = [
+    "AISystem",
+    "AuthorityGrant",
+    "AuthorityLevel",
+    "AutomationState",
+    "Case",
+    "CaseStatus",
+    "Combinator",
+    "Decision",
+    "DecisionOutcome",
+    "DecisionStage",
+    "GateEvaluation",
+    "ImmutableRecordError",
+    "Journey",
+    "JudgementPoint",
+    "Operator",
+    "Outcome",
+    "Priority",
+    "OverrideReason",
+    "RiskCategory",
+    "Route",
+    "RouteReason",
+    "TriggerCondition",
+]

@@ -1,0 +1,9 @@
+import pytest
+from django.db import connection
+
+
+@pytest.fixture
+def postgres_only():
+    """Skip, with the reason, where the behaviour under test exists only on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (row locks / triggers); runs in CI's PostgreSQL pass")

@@ -1,0 +1,216 @@
+"""factory_boy factories for every model tests need; realistic defaults, override per test."""
+
+import datetime
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from literacy.expiry import add_months
+from literacy.models import (
+    TrainingCompletion,
+    TrainingModule,
+    TrainingModuleVersion,
+    TrainingRequirement,
+)
+from oversight.models import (
+    AISystem,
+    AuthorityGrant,
+    AuthorityLevel,
+    Case,
+    Decision,
+    GateEvaluation,
+    Journey,
+    JudgementPoint,
+    Outcome,
+    OverrideReason,
+    Route,
+    RouteReason,
+    TriggerCondition,
+)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
+
+    @factory.post_generation
+    def save_password(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class StaffUserFactory(UserFactory):
+    is_staff = True
+
+
+class SuperUserFactory(UserFactory):
+    is_staff = True
+    is_superuser = True
+
+
+class AISystemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AISystem
+
+    slug = factory.Sequence(lambda n: f"system-{n}")
+    name = factory.Sequence(lambda n: f"System {n}")
+    provider = "Acme AI"
+    intended_purpose = "Answers customer questions and proposes refunds."
+
+
+class JourneyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Journey
+
+    ai_system = factory.SubFactory(AISystemFactory)
+    slug = factory.Sequence(lambda n: f"journey-{n}")
+    name = factory.Sequence(lambda n: f"Journey {n}")
+
+
+class AuthorityLevelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AuthorityLevel
+
+    name = factory.Sequence(lambda n: f"Level {n}")
+    rank = factory.Sequence(lambda n: n + 1)
+    may_decide = True
+
+
+class JudgementPointFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = JudgementPoint
+
+    journey = factory.SubFactory(JourneyFactory)
+    slug = factory.Sequence(lambda n: f"point-{n}")
+    name = factory.Sequence(lambda n: f"Judgement point {n}")
+    required_level = factory.SubFactory(AuthorityLevelFactory)
+
+
+class TriggerConditionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TriggerCondition
+
+    judgement_point = factory.SubFactory(JudgementPointFactory)
+    signal = "confidence"
+    operator = "lt"
+    value = 0.7
+
+
+class AuthorityGrantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AuthorityGrant
+
+    user = factory.SubFactory(UserFactory)
+    level = factory.SubFactory(AuthorityLevelFactory)
+    journey = factory.SubFactory(JourneyFactory)
+    ai_system = None
+    valid_from = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(days=1))
+    justification = "Handles this journey's queue."
+
+
+class GateEvaluationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = GateEvaluation
+
+    journey = factory.SubFactory(JourneyFactory)
+    ai_system = factory.SelfAttribute("journey.ai_system")
+    action_type = "refund"
+    signals = factory.LazyFunction(lambda: {"confidence": 0.55})
+    route = Route.HUMAN
+
+
+class CaseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Case
+
+    journey = factory.SubFactory(JourneyFactory)
+    route_reason = RouteReason.TRIGGER
+    required_level = factory.SubFactory(AuthorityLevelFactory)
+    context = factory.LazyFunction(lambda: {"order_id": "A-1001", "customer_tier": "gold"})
+    proposal = factory.LazyFunction(lambda: {"reply": "We will refund you in full."})
+    action_type = "refund"
+    amount = Decimal("49.90")
+    currency = "EUR"
+    confidence = 0.55
+    options = factory.LazyFunction(lambda: ["approve", "modify", "reject"])
+    subject_ref = factory.Sequence(lambda n: f"cust-{n:05d}")
+    sla_deadline = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(hours=4))
+
+
+class OverrideReasonFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OverrideReason
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"reason-{n}")
+    label = factory.Sequence(lambda n: f"Reason {n}")
+
+
+class DecisionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Decision
+
+    case = factory.SubFactory(CaseFactory)
+    reviewer = factory.SubFactory(UserFactory)
+    outcome = "approve"
+    authority_level = factory.SelfAttribute("case.required_level")
+
+
+class OutcomeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Outcome
+
+    case = factory.SubFactory(CaseFactory)
+    customer_effort = 3
+
+
+class TrainingModuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TrainingModule
+
+    slug = factory.Sequence(lambda n: f"module-{n}")
+    title = factory.Sequence(lambda n: f"Module {n}")
+    topics = factory.LazyFunction(lambda: ["automation_bias", "overriding"])
+
+
+class TrainingModuleVersionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TrainingModuleVersion
+
+    module = factory.SubFactory(TrainingModuleFactory)
+    version = 1
+    summary = "What the system can and cannot do, and when to step in."
+    validity_months = 12
+    pass_mark = 80
+    published_on = factory.LazyFunction(lambda: datetime.date(2026, 1, 1))
+
+
+class TrainingCompletionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TrainingCompletion
+
+    user = factory.SubFactory(UserFactory)
+    module_version = factory.SubFactory(TrainingModuleVersionFactory)
+    completed_on = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=30))
+    score = Decimal("90")
+    passed = True
+    expires_on = factory.LazyAttribute(
+        lambda c: add_months(c.completed_on, c.module_version.validity_months)
+    )
+
+
+class TrainingRequirementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TrainingRequirement
+
+    module = factory.SubFactory(TrainingModuleFactory)
+    authority_level = factory.SubFactory(AuthorityLevelFactory)
+    group = None
