@@ -13,6 +13,9 @@ from literacy.models import TrainingCompletion, TrainingModuleVersion
 from oversight.exceptions import InvalidInput, NotAllowed
 
 
+CENTS = Decimal("0.01")
+
+
 def _sha256_of(uploaded_file) -> str:
     digest = hashlib.sha256()
     for chunk in uploaded_file.chunks():
@@ -47,7 +50,8 @@ def _snapshot(completion: TrainingCompletion) -> dict:
         "user": completion.user.get_username(),
         "module_version": str(completion.module_version),
         "completed_on": completion.completed_on,
-        "score": completion.score,
+        # As stored (two decimals), whatever precision the caller passed.
+        "score": None if completion.score is None else Decimal(completion.score).quantize(CENTS),
         "passed": completion.passed,
         "expires_on": completion.expires_on,
         "evidence_sha256": completion.evidence_sha256,

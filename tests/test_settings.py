@@ -1,0 +1,140 @@
+"""Settings come from the environment, with safe local defaults and clear failures."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from hitl_project.env import (
+    DEVELOPMENT_SECRET_KEY,
+    database_config,
+    env_bool,
+    env_int,
+    env_list,
+    secret_key,
+    task_queue_config,
+)
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("1", True), ("true", True), ("Yes", True), ("on", True), ("0", False), ("off", False)],
+)
+def test_env_bool_reads_common_spellings(raw, expected):
+    assert env_bool({"DEBUG": raw}, "DEBUG", default=not expected) is expected
+
+
+def test_env_bool_uses_default_when_unset():
+    assert env_bool({}, "DEBUG", default=True) is True
+
+
+def test_env_bool_refuses_an_unclear_value():
+    with pytest.raises(ImproperlyConfigured, match="DEBUG='maybe' is not a yes/no value"):
+        env_bool({"DEBUG": "maybe"}, "DEBUG", default=False)
+
+
+def test_env_int_refuses_a_non_number():
+    with pytest.raises(ImproperlyConfigured, match="Q_WORKERS='two' is not a whole number"):
+        env_int({"Q_WORKERS": "two"}, "Q_WORKERS", 2)
+
+
+def test_env_list_splits_on_commas_and_drops_blanks():
+    assert env_list({"ALLOWED_HOSTS": "a.example, b.example,,"}, "ALLOWED_HOSTS", []) == [
+        "a.example",
+        "b.example",
+    ]
+
+
+def test_secret_key_from_environment_wins():
+    assert secret_key({"SECRET_KEY": "s3cret"}, debug=False) == "s3cret"
+
+
+def test_secret_key_falls_back_to_a_development_key_only_in_debug():
+    assert secret_key({}, debug=True) == DEVELOPMENT_SECRET_KEY
+
+
+def test_missing_secret_key_with_debug_off_is_refused_with_a_clear_message():
+    with pytest.raises(ImproperlyConfigured, match="SECRET_KEY is not set and DEBUG is off"):
+        secret_key({"SECRET_KEY": "  "}, debug=False)
+
+
+def test_database_defaults_to_sqlite_in_the_project_folder_with_wal():
+    config = database_config({}, base_dir=PROJECT_DIR)
+    assert config["ENGINE"] == "django.db.backends.sqlite3"
+    assert config["NAME"] == str(PROJECT_DIR / "db.sqlite3")
+    assert config["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert "journal_mode=WAL" in config["OPTIONS"]["init_command"]
+
+
+def test_database_url_selects_postgresql():
+    config = database_config(
+        {"DATABASE_URL": "postgres://app:pw@db.internal:5432/oversight"}, base_dir=PROJECT_DIR
+    )
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert (config["HOST"], config["NAME"], config["USER"]) == ("db.internal", "oversight", "app")
+    assert "OPTIONS" not in config or "transaction_mode" not in config["OPTIONS"]
+
+
+def test_unreadable_database_url_is_refused():
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL could not be read"):
+        database_config({"DATABASE_URL": "nosuchscheme://x"}, base_dir=PROJECT_DIR)
+
+
+def test_task_queue_uses_the_orm_broker_without_redis_url():
+    config = task_queue_config({})
+    assert config["orm"] == "default"
+    assert "redis" not in config
+    assert config["retry"] > config["timeout"]
+
+
+def test_task_queue_uses_redis_when_redis_url_is_set():
+    config = task_queue_config({"REDIS_URL": "redis://127.0.0.1:6379/3"})
+    assert config["redis"] == "redis://127.0.0.1:6379/3"
+    assert "orm" not in config
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="REDIS_URL is not set (SQLite pass)")
+def test_configured_redis_broker_answers():
+    from django_q.brokers import get_broker
+
+    assert get_broker().ping()
+
+
+def _run_django(env_overrides: dict, code: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    env.update(env_overrides)
+    env["DJANGO_SETTINGS_MODULE"] = "hitl_project.settings"
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_start_up_with_debug_off_and_no_secret_fails_with_a_clear_message():
+    result = _run_django({"DEBUG": "0"}, "import django; django.setup()")
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set and DEBUG is off" in result.stderr
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    production = {
+        "DEBUG": "0",
+        "SECRET_KEY": "x7Lq2-a-long-random-production-secret-9f3kZp0vR8sT1uW4yB6nD5mC",
+        "ALLOWED_HOSTS": "oversight.example.com",
+    }
+    code = (
+        "import sys; from django.core.management import execute_from_command_line; "
+        "execute_from_command_line(['manage.py', 'check', '--deploy', '--fail-level', 'WARNING'])"
+    )
+    result = _run_django(production, code)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
