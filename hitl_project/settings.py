@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_api_key",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "simple_history",
     "guardian",
     "django_q",
@@ -119,8 +120,23 @@ DEFAULT_FROM_EMAIL = ENV.get("DEFAULT_FROM_EMAIL", "oversight@localhost")
 
 Q_CLUSTER = task_queue_config(ENV)
 
+# Encrypts webhook secrets at rest; derived from SECRET_KEY when unset. Changing it (or
+# SECRET_KEY without it) makes stored webhook secrets unreadable: rotate them afterwards.
+FIELD_ENCRYPTION_KEY = ENV.get("FIELD_ENCRYPTION_KEY", "")
+
+# The REST API for AI systems.
+API_MAX_BODY_BYTES = env_int(ENV, "API_MAX_BODY_BYTES", 256 * 1024)
+WEBHOOK_MAX_ATTEMPTS = env_int(ENV, "WEBHOOK_MAX_ATTEMPTS", 6)
+WEBHOOK_TIMEOUT_SECONDS = env_int(ENV, "WEBHOOK_TIMEOUT_SECONDS", 10)
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": ["oversight.api.authentication.AISystemKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["oversight.api.authentication.IsAISystem"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "oversight.api.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
 }
@@ -130,6 +146,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Lets automated systems ask whether an action may proceed without a human.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from the installed sidecar package: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
 }
 
 # Admins see the acting user on every history row; history rows are evidence too.

@@ -1,5 +1,6 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 admin.site.site_header = "HITL Oversight"
 admin.site.site_title = "HITL Oversight"
@@ -7,4 +8,7 @@ admin.site.index_title = "Human oversight of AI and automation"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include("oversight.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -7,7 +7,8 @@ from django.contrib.auth.models import Group
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
-from simple_history.models import HistoricalRecords
+
+from audit.history import EvidenceHistory
 
 
 class Topic(models.TextChoices):
@@ -31,7 +32,7 @@ class TrainingModule(models.Model):
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    history = HistoricalRecords()
+    history = EvidenceHistory()
 
     class Meta:
         ordering = ["title"]
@@ -61,7 +62,7 @@ class TrainingModuleVersion(models.Model):
         "published: everyone must re-qualify.",
     )
     published_on = models.DateField()
-    history = HistoricalRecords()
+    history = EvidenceHistory()
 
     class Meta:
         ordering = ["module", "-version"]
@@ -119,7 +120,7 @@ class TrainingCompletion(models.Model):
         help_text="Empty only for records the product made itself (e.g. demo data).",
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
-    history = HistoricalRecords()
+    history = EvidenceHistory()
 
     class Meta:
         ordering = ["-completed_on"]
@@ -162,7 +163,7 @@ class TrainingRequirement(models.Model):
         related_name="+",
         verbose_name="role",
     )
-    history = HistoricalRecords()
+    history = EvidenceHistory()
 
     class Meta:
         constraints = [

@@ -12,6 +12,13 @@ from oversight.models.cases import (
     RouteReason,
 )
 from oversight.models.gate import GateEvaluation, ImmutableRecordError, Route
+from oversight.models.integration import (
+    AISystemAPIKey,
+    DeliveryStatus,
+    IdempotencyRecord,
+    WebhookAttempt,
+    WebhookDelivery,
+)
 from oversight.models.judgement import (
     Combinator,
     JudgementPoint,
@@ -23,6 +30,11 @@ from oversight.models.systems import AISystem, AutomationState, Journey, RiskCat
 
 __all__ = [
     "AISystem",
+    "AISystemAPIKey",
+    "DeliveryStatus",
+    "IdempotencyRecord",
+    "WebhookAttempt",
+    "WebhookDelivery",
     "AuthorityGrant",
     "AuthorityLevel",
     "AutomationState",

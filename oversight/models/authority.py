@@ -7,8 +7,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
-from simple_history.models import HistoricalRecords
 
+from audit.history import EvidenceHistory
 from oversight.models.systems import AISystem, Journey
 
 
@@ -34,7 +34,7 @@ class AuthorityLevel(models.Model):
         validators=[MinValueValidator(0)],
         help_text="Largest amount one decision may approve; empty means no limit.",
     )
-    history = HistoricalRecords()
+    history = EvidenceHistory()
 
     class Meta:
         ordering = ["rank"]
@@ -97,7 +97,7 @@ class AuthorityGrant(models.Model):
     )
     revocation_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    history = HistoricalRecords()
+    history = EvidenceHistory()
 
     class Meta:
         ordering = ["-valid_from"]

@@ -7,8 +7,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from simple_history.models import HistoricalRecords
 
+from audit.history import EvidenceHistory
 from oversight.models.authority import AuthorityGrant, AuthorityLevel
 from oversight.models.gate import GateEvaluation
 from oversight.models.judgement import JudgementPoint, Priority
@@ -96,7 +96,7 @@ class Case(models.Model):
     opened_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
     decided_at = models.DateTimeField(null=True, blank=True)
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = EvidenceHistory(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["sla_deadline", "-priority"]
@@ -142,7 +142,7 @@ class OverrideReason(models.Model):
     label = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     is_active = models.BooleanField(default=True, help_text="Inactive reasons are not offered.")
-    history = HistoricalRecords()
+    history = EvidenceHistory()
 
     class Meta:
         ordering = ["label"]
@@ -208,7 +208,7 @@ class Decision(models.Model):
     )
     time_spent_seconds = models.PositiveIntegerField(null=True, blank=True)
     decided_at = models.DateTimeField(default=timezone.now, db_index=True)
-    history = HistoricalRecords()
+    history = EvidenceHistory()
 
     class Meta:
         ordering = ["case", "review_round", "decided_at"]
@@ -262,7 +262,7 @@ class Outcome(models.Model):
     reported_by = models.ForeignKey(
         AISystem, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    history = HistoricalRecords()
+    history = EvidenceHistory()
 
     class Meta:
         ordering = ["-reported_at"]

@@ -5,8 +5,8 @@ import uuid
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
-from simple_history.models import HistoricalRecords
 
+from audit.history import EvidenceHistory
 from oversight.models.systems import RATE_VALIDATORS, Journey
 from oversight.models.validators import validate_option_list
 
@@ -83,7 +83,7 @@ class JudgementPoint(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords()
+    history = EvidenceHistory()
 
     class Meta:
         ordering = ["journey", "slug"]
@@ -163,7 +163,7 @@ class TriggerCondition(models.Model):
         help_text='JSON: a number (0.7), text ("refund"), true/false, or a list of texts.',
     )
     position = models.PositiveSmallIntegerField(default=0)
-    history = HistoricalRecords()
+    history = EvidenceHistory()
 
     class Meta:
         ordering = ["judgement_point", "position", "signal"]

@@ -5,8 +5,8 @@ import uuid
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from simple_history.models import HistoricalRecords
 
+from audit.history import EvidenceHistory
 from oversight.models.validators import validate_key_list
 
 RATE_VALIDATORS = [MinValueValidator(0), MaxValueValidator(1)]
@@ -43,9 +43,14 @@ class AISystem(models.Model):
     is_active = models.BooleanField(
         default=True, help_text="Inactive systems keep their records but their keys are refused."
     )
+    webhook_secret_encrypted = models.TextField(
+        blank=True,
+        editable=False,
+        help_text="Encrypted at rest; used to sign decision webhooks. Rotate it from the admin.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords()
+    history = EvidenceHistory()
 
     class Meta:
         ordering = ["name"]
@@ -111,7 +116,7 @@ class Journey(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords()
+    history = EvidenceHistory()
 
     class Meta:
         ordering = ["ai_system__name", "name"]

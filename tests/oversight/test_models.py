@@ -150,7 +150,10 @@ def test_four_eyes_second_review_by_the_same_person_is_refused():
 def test_four_eyes_second_review_by_another_person_is_accepted():
     first = DecisionFactory()
     second = DecisionFactory(
-        case=first.case, reviewer=UserFactory(), stage="second", authority_level=first.authority_level
+        case=first.case,
+        reviewer=UserFactory(),
+        stage="second",
+        authority_level=first.authority_level,
     )
     assert first.case.decisions.count() == 2
     assert second.pk

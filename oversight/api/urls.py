@@ -1,0 +1,14 @@
+from django.urls import path
+
+from oversight.api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("ping/", views.PingView.as_view(), name="ping"),
+    path("journeys/", views.JourneyListView.as_view(), name="journey-list"),
+    path("gate/", views.GateView.as_view(), name="gate"),
+    path("cases/", views.CaseListView.as_view(), name="case-list"),
+    path("cases/<uuid:case_id>/", views.CaseDetailView.as_view(), name="case-detail"),
+    path("outcomes/", views.OutcomeView.as_view(), name="outcome-create"),
+]

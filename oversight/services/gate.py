@@ -1,0 +1,360 @@
+"""The gate: may this automated action proceed, or must a person decide?
+
+One call is one GateEvaluation, whatever the answer. The judgement points of the journey are
+evaluated against the AI system's signals plus the server's own (missing context, personal data
+in the proposal, irreversibility, amount). A paused journey routes every call to a person.
+"""
+
+import datetime
+import random
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services.ledger import Actor, append_event
+from oversight.exceptions import DomainError, InvalidInput
+from oversight.models import (
+    AISystem,
+    AuthorityLevel,
+    Case,
+    GateEvaluation,
+    Journey,
+    JudgementPoint,
+    Priority,
+    Route,
+    RouteReason,
+)
+from oversight.models.judgement import NUMERIC_OPERATORS, Operator
+from oversight.services.pii import find_pii_in
+from oversight.services.triggers import evaluate_trigger
+
+# Replaced by a seeded random.Random in tests, so sampling is deterministic there.
+sampling_random: random.Random = random.SystemRandom()
+
+SERVER_SIGNALS = ("irreversible", "amount", "missing_context", "pii_in_proposal")
+
+
+class UnknownJourney(DomainError):
+    code = "unknown_journey"
+
+
+@dataclass(frozen=True)
+class ProposedAction:
+    type: str
+    irreversible: bool = False
+    amount: Decimal | None = None
+    currency: str = ""
+
+
+@dataclass(frozen=True)
+class GateRequest:
+    journey: str
+    action: ProposedAction
+    signals: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
+    proposal: Any = None
+    subject_ref: str = ""
+    callback_url: str = ""
+
+
+@dataclass(frozen=True)
+class GateResult:
+    evaluation: GateEvaluation
+    case: Case | None
+
+    @property
+    def route(self) -> str:
+        return self.evaluation.route
+
+
+@dataclass
+class _Match:
+    point: JudgementPoint
+    fired: list
+
+
+def find_journey(*, ai_system: AISystem, slug: str) -> Journey:
+    """The AI system's journey by slug; another system's journey is as unknown as a missing one."""
+    try:
+        return Journey.objects.get(ai_system=ai_system, slug=slug)
+    except Journey.DoesNotExist:
+        raise UnknownJourney(
+            f"No journey {slug!r} for AI system {ai_system.slug!r}. "
+            "GET /api/v1/journeys/ lists the journeys this key may use."
+        ) from None
+
+
+def active_points(journey: Journey) -> list[JudgementPoint]:
+    return list(
+        journey.judgement_points.filter(is_active=True)
+        .select_related("required_level")
+        .prefetch_related("conditions")
+    )
+
+
+def check_signal_types(points: list[JudgementPoint], signals: dict) -> None:
+    """Refuse signals whose type cannot be compared by the conditions that read them."""
+    problems = []
+    for point in points:
+        for condition in point.conditions.all():
+            if condition.signal in SERVER_SIGNALS or condition.signal not in signals:
+                continue
+            value = signals[condition.signal]
+            if value is None:
+                continue
+            if condition.operator in NUMERIC_OPERATORS and (
+                isinstance(value, bool) or not isinstance(value, int | float)
+            ):
+                problems.append(f"{condition.signal} must be a number")
+            elif condition.operator in (Operator.IS_TRUE, Operator.IS_FALSE) and not isinstance(
+                value, bool
+            ):
+                problems.append(f"{condition.signal} must be true or false")
+            elif condition.operator in (Operator.CONTAINS, Operator.CONTAINS_ANY) and not (
+                isinstance(value, str | list)
+            ):
+                problems.append(f"{condition.signal} must be a text or a list of texts")
+    if problems:
+        unique = sorted(set(problems))
+        raise InvalidInput("Signals of the wrong type: " + "; ".join(unique) + ".")
+
+
+def server_signals(journey: Journey, request: GateRequest) -> dict[str, Any]:
+    """What the server adds: it does not take the AI system's word for these."""
+    missing = [
+        key
+        for key in journey.required_context_keys
+        if request.context.get(key) in (None, "", [], {})
+    ]
+    pii = find_pii_in(request.proposal) if request.proposal is not None else []
+    return {
+        "irreversible": request.action.irreversible,
+        "amount": float(request.action.amount) if request.action.amount is not None else None,
+        "missing_context": bool(missing),
+        "missing_context_keys": missing,
+        "pii_in_proposal": bool(pii),
+        "pii_kinds": pii,
+    }
+
+
+def _lowest_level() -> AuthorityLevel:
+    level = AuthorityLevel.objects.filter(may_decide=True).order_by("rank").first()
+    if level is None:
+        raise DomainError(
+            "No authority level that may decide exists yet: create one before routing cases.",
+            code="not_configured",
+        )
+    return level
+
+
+def _sampling_rate(journey: Journey, points: list[JudgementPoint]) -> Decimal:
+    return max([journey.sampling_rate, *(p.sampling_rate for p in points)])
+
+
+def evaluate_gate(*, ai_system: AISystem, request: GateRequest) -> GateResult:
+    """Answer one "may I proceed?" call and record it.
+
+    Rules: the journey must belong to the calling AI system; signals are type-checked against
+    the conditions that read them; the server's signals override same-named ones sent by the
+    system; missing required context and (unless the journey allows it) personal data in the
+    proposal route to a person; a paused journey routes everything to a person (invariant 9);
+    otherwise a sampled share of automated calls opens a non-blocking sample-audit case.
+    """
+    journey = find_journey(ai_system=ai_system, slug=request.journey)
+    points = active_points(journey)
+    check_signal_types(points, request.signals)
+
+    added = server_signals(journey, request)
+    signals = {**request.signals, **added}
+    matches = []
+    for point in points:
+        conditions = [(c.signal, c.operator, c.value) for c in point.conditions.all()]
+        fired = evaluate_trigger(point.combinator, conditions, signals)
+        if fired:
+            matches.append(_Match(point, fired))
+
+    reasons = [f"{m.point.name}: " + " and ".join(c.explain() for c in m.fired) for m in matches]
+    if added["missing_context"]:
+        reasons.append("Required context missing: " + ", ".join(added["missing_context_keys"]))
+    if added["pii_in_proposal"] and not journey.allow_pii_in_proposal:
+        reasons.append("Personal data in the proposal: " + ", ".join(added["pii_kinds"]))
+    if journey.is_paused:
+        reasons.append(
+            f"Automation of this journey is paused ({journey.get_automation_state_display()})"
+        )
+
+    to_human = bool(reasons)
+    sampled = not to_human and sampling_random.random() < float(_sampling_rate(journey, points))
+
+    with transaction.atomic():
+        evaluation = GateEvaluation.objects.create(
+            ai_system=ai_system,
+            journey=journey,
+            action_type=request.action.type,
+            irreversible=request.action.irreversible,
+            amount=request.action.amount,
+            currency=request.action.currency,
+            signals=request.signals,
+            server_signals=added,
+            matched=[
+                {
+                    "judgement_point": str(m.point.id),
+                    "slug": m.point.slug,
+                    "version": m.point.version,
+                    "combinator": m.point.combinator,
+                    "fired": [c.as_dict() for c in m.fired],
+                }
+                for m in matches
+            ],
+            route=Route.HUMAN if to_human else Route.AUTOMATE,
+            reasons=reasons,
+            subject_ref=request.subject_ref,
+            sampled=sampled,
+        )
+        case = None
+        if to_human or sampled:
+            case = _open_case(
+                journey=journey,
+                evaluation=evaluation,
+                request=request,
+                matches=matches,
+                reasons=reasons,
+                route_reason=_route_reason(journey, matches, to_human),
+            )
+    return GateResult(evaluation=evaluation, case=case)
+
+
+def _route_reason(journey: Journey, matches: list[_Match], to_human: bool) -> str:
+    if not to_human:
+        return RouteReason.SAMPLE_AUDIT
+    if journey.is_paused and not matches:
+        return RouteReason.AUTOMATION_PAUSED
+    return RouteReason.TRIGGER
+
+
+def _open_case(
+    *,
+    journey: Journey,
+    evaluation: GateEvaluation,
+    request: GateRequest,
+    matches: list[_Match],
+    reasons: list[str],
+    route_reason: str,
+) -> Case:
+    points = [m.point for m in matches]
+    if points:
+        required_level = max((p.required_level for p in points), key=lambda lvl: lvl.rank)
+        sla_minutes = min(p.sla_minutes for p in points)
+        priority = max(p.priority for p in points)
+        options = list(dict.fromkeys(option for p in points for option in p.options))
+    else:
+        required_level = _lowest_level()
+        sla_minutes = journey.default_sla_minutes
+        priority = Priority.LOW if route_reason == RouteReason.SAMPLE_AUDIT else Priority.NORMAL
+        options = []
+    case = open_case(
+        journey=journey,
+        ai_system=evaluation.ai_system,
+        route_reason=route_reason,
+        required_level=required_level,
+        sla_deadline=evaluation.created_at + datetime.timedelta(minutes=sla_minutes),
+        priority=priority,
+        four_eyes=any(p.four_eyes for p in points),
+        options=options,
+        request=request,
+        confidence_reasons=reasons,
+        evaluation=evaluation,
+        opened_at=evaluation.created_at,
+    )
+    if points:
+        case.judgement_points.add(*points)
+    return case
+
+
+def open_case(
+    *,
+    journey: Journey,
+    ai_system: AISystem,
+    route_reason: str,
+    required_level: AuthorityLevel,
+    sla_deadline: datetime.datetime,
+    request: GateRequest,
+    priority: int = Priority.NORMAL,
+    four_eyes: bool = False,
+    options: list[str] | None = None,
+    confidence_reasons: list[str] | None = None,
+    evaluation: GateEvaluation | None = None,
+    opened_at: datetime.datetime | None = None,
+) -> Case:
+    """Create a case and its ledger entry; runs inside the caller's transaction."""
+    confidence = request.signals.get("confidence")
+    case = Case(
+        journey=journey,
+        evaluation=evaluation,
+        route_reason=route_reason,
+        priority=priority,
+        required_level=required_level,
+        four_eyes=four_eyes,
+        context=request.context,
+        proposal=request.proposal if request.proposal is not None else {},
+        action_type=request.action.type,
+        irreversible=request.action.irreversible,
+        amount=request.action.amount,
+        currency=request.action.currency,
+        confidence=confidence
+        if isinstance(confidence, int | float) and 0 <= confidence <= 1
+        else None,
+        confidence_reasons=confidence_reasons or [],
+        options=options or [],
+        subject_ref=request.subject_ref,
+        callback_url=request.callback_url,
+        sla_deadline=sla_deadline,
+        opened_at=opened_at or timezone.now(),
+    )
+    case._change_reason = f"Opened through the API by AI system {ai_system.slug}"
+    case.save()
+    append_event(
+        actor=Actor.for_ai_system(ai_system),
+        action="case.opened",
+        obj=case,
+        payload={
+            "journey": journey.slug,
+            "route_reason": route_reason,
+            "evaluation": str(evaluation.id) if evaluation else None,
+            "required_level": required_level.name,
+            "reasons": confidence_reasons or [],
+            "sla_deadline": sla_deadline,
+        },
+    )
+    return case
+
+
+DIRECT_REASONS = (RouteReason.CUSTOMER_REQUESTED_HUMAN, RouteReason.SYSTEM_UNSURE)
+
+
+def open_direct_case(*, ai_system: AISystem, request: GateRequest, reason: str) -> Case:
+    """Open a case without asking the gate: the customer asked for a person, or the system is
+    unsure. Always routed to people, at the lowest deciding level, with the journey's SLA.
+    """
+    if reason not in DIRECT_REASONS:
+        raise InvalidInput(
+            f"reason must be one of {', '.join(DIRECT_REASONS)}, not {reason!r}.",
+        )
+    journey = find_journey(ai_system=ai_system, slug=request.journey)
+    now = timezone.now()
+    with transaction.atomic():
+        return open_case(
+            journey=journey,
+            ai_system=ai_system,
+            route_reason=reason,
+            required_level=_lowest_level(),
+            sla_deadline=now + datetime.timedelta(minutes=journey.default_sla_minutes),
+            opened_at=now,
+            priority=Priority.HIGH
+            if reason == RouteReason.CUSTOMER_REQUESTED_HUMAN
+            else Priority.NORMAL,
+            request=request,
+        )
