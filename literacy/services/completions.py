@@ -12,7 +12,6 @@ from literacy.expiry import add_months
 from literacy.models import TrainingCompletion, TrainingModuleVersion
 from oversight.exceptions import InvalidInput, NotAllowed
 
-
 CENTS = Decimal("0.01")
 
 
@@ -24,14 +23,18 @@ def _sha256_of(uploaded_file) -> str:
     return digest.hexdigest()
 
 
-def _validate(*, completed_on: datetime.date, score: Decimal | None) -> None:
+def check_completion(*, completed_on: datetime.date, score: Decimal | None) -> None:
+    """Refuse a completion dated in the future or scored outside 0–100 (forms call this too)."""
     if completed_on > timezone.localdate():
         raise InvalidInput(f"The completion date {completed_on} is in the future.")
     if score is not None and not (0 <= score <= 100):
         raise InvalidInput(f"The score {score} is out of range: it must be between 0 and 100.")
 
 
-def _passed(module_version: TrainingModuleVersion, score: Decimal | None, passed: bool | None):
+def derive_passed(
+    module_version: TrainingModuleVersion, score: Decimal | None, passed: bool | None
+) -> bool:
+    """Passed or not: decided by the pass mark when there is a score, else as stated."""
     if score is not None:
         derived = score >= module_version.pass_mark
         if passed is not None and passed != derived:
@@ -76,13 +79,13 @@ def record_completion(
     """
     if not recorded_by.has_perm("literacy.add_trainingcompletion"):
         raise NotAllowed("You may not record training completions.")
-    _validate(completed_on=completed_on, score=score)
+    check_completion(completed_on=completed_on, score=score)
     completion = TrainingCompletion(
         user=user,
         module_version=module_version,
         completed_on=completed_on,
         score=score,
-        passed=_passed(module_version, score, passed),
+        passed=derive_passed(module_version, score, passed),
         expires_on=add_months(completed_on, module_version.validity_months),
         recorded_by=recorded_by,
     )
@@ -116,13 +119,13 @@ def correct_completion(
     """
     if not corrected_by.has_perm("literacy.change_trainingcompletion"):
         raise NotAllowed("You may not correct training completions.")
-    _validate(completed_on=completed_on, score=score)
+    check_completion(completed_on=completed_on, score=score)
     with transaction.atomic():
         completion = TrainingCompletion.objects.select_for_update().get(pk=completion.pk)
         before = _snapshot(completion)
         completion.completed_on = completed_on
         completion.score = score
-        completion.passed = _passed(completion.module_version, score, passed)
+        completion.passed = derive_passed(completion.module_version, score, passed)
         completion.expires_on = add_months(completed_on, completion.module_version.validity_months)
         if evidence:
             completion.evidence_sha256 = _sha256_of(evidence)

@@ -3,6 +3,7 @@
 import uuid
 
 from django.db import models
+from django.utils import timezone
 
 from oversight.models.systems import AISystem, Journey
 
@@ -28,20 +29,24 @@ class GateEvaluation(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     ai_system = models.ForeignKey(AISystem, on_delete=models.PROTECT, related_name="+")
     journey = models.ForeignKey(Journey, on_delete=models.PROTECT, related_name="evaluations")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     action_type = models.CharField(max_length=100)
     irreversible = models.BooleanField(default=False)
     amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True)
-    signals = models.JSONField(default=dict, help_text="Signals as sent by the AI system.")
+    signals = models.JSONField(
+        default=dict, blank=True, help_text="Signals as sent by the AI system."
+    )
     server_signals = models.JSONField(
-        default=dict, help_text="Signals the server added (missing context, PII found)."
+        default=dict, blank=True, help_text="Signals the server added (missing context, PII found)."
     )
     matched = models.JSONField(
-        default=list, help_text="Fired judgement points, their versions and the values that fired."
+        default=list,
+        blank=True,
+        help_text="Fired judgement points, their versions and the values that fired.",
     )
     route = models.CharField(max_length=16, choices=Route.choices)
-    reasons = models.JSONField(default=list)
+    reasons = models.JSONField(default=list, blank=True)
     subject_ref = models.CharField(
         max_length=128, blank=True, help_text="Pseudonymous customer reference."
     )

@@ -50,7 +50,8 @@ class AISystem(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = EvidenceHistory()
+    # The secret stays out of history: old ciphertexts have no business in the record.
+    history = EvidenceHistory(excluded_fields=["webhook_secret_encrypted"])
 
     class Meta:
         ordering = ["name"]

@@ -24,7 +24,9 @@ def _fernet() -> Fernet:
     return Fernet(base64.urlsafe_b64encode(digest))
 
 
-def create_api_key(*, ai_system: AISystem, name: str, actor: Actor) -> tuple[AISystemAPIKey, str]:
+def create_api_key(
+    *, ai_system: AISystem, name: str, actor: Actor, expiry_date=None
+) -> tuple[AISystemAPIKey, str]:
     """Create a key for one AI system; returns the record and the plain key (shown only now)."""
     name = (name or "").strip()
     if not name:
@@ -32,12 +34,14 @@ def create_api_key(*, ai_system: AISystem, name: str, actor: Actor) -> tuple[AIS
     if not ai_system.is_active:
         raise InvalidInput(f"{ai_system} is inactive: activate it before issuing keys.")
     with transaction.atomic():
-        api_key, plain = AISystemAPIKey.objects.create_key(ai_system=ai_system, name=name)
+        api_key, plain = AISystemAPIKey.objects.create_key(
+            ai_system=ai_system, name=name, expiry_date=expiry_date
+        )
         append_event(
             actor=actor,
             action="api_key.created",
             obj=ai_system,
-            payload={"key_prefix": api_key.prefix, "name": name},
+            payload={"key_prefix": api_key.prefix, "name": name, "expiry_date": expiry_date},
         )
     return api_key, plain
 

@@ -1,0 +1,11 @@
+"""Django admin for oversight, one module per admin area; importing them registers them."""
+
+from oversight.admin import (  # noqa: F401
+    authority,
+    cases,
+    credentials,
+    gate,
+    judgement,
+    systems,
+    webhooks,
+)

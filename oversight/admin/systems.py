@@ -1,0 +1,98 @@
+"""Admin for AI systems and their journeys (configuration, every change kept in history)."""
+
+from django.contrib import admin, messages
+
+from audit.services.ledger import Actor
+from oversight.admin.common import HistoryAdmin, StableSlugMixin
+from oversight.models import AISystem, Journey
+from oversight.services.credentials import rotate_webhook_secret
+
+
+@admin.register(AISystem)
+class AISystemAdmin(StableSlugMixin, HistoryAdmin):
+    list_display = ["name", "slug", "provider", "risk_category", "owner", "is_active"]
+    list_filter = ["risk_category", "is_active"]
+    list_select_related = ["owner"]
+    search_fields = ["name", "slug", "provider"]
+    autocomplete_fields = ["owner"]
+    readonly_fields = ["created_at", "updated_at", "has_webhook_secret"]
+    actions = ["rotate_webhook_secret"]
+
+    @admin.display(boolean=True, description="Webhook secret set")
+    def has_webhook_secret(self, obj) -> bool:
+        return bool(obj.webhook_secret_encrypted)
+
+    @admin.action(description="Rotate webhook secret (shown once)")
+    def rotate_webhook_secret(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one AI system.", messages.ERROR)
+            return
+        if not self.has_change_permission(request):
+            self.message_user(request, "You may not change AI systems.", messages.ERROR)
+            return
+        ai_system = queryset.get()
+        secret = rotate_webhook_secret(ai_system=ai_system, actor=Actor.for_user(request.user))
+        self.message_user(
+            request,
+            f"New webhook secret for {ai_system}: {secret} — copy it into the AI system now; "
+            "it is not shown again. Webhooks are signed with it from now on.",
+            messages.WARNING,
+        )
+
+
+@admin.register(Journey)
+class JourneyAdmin(StableSlugMixin, HistoryAdmin):
+    list_display = [
+        "name",
+        "ai_system",
+        "slug",
+        "automation_state",
+        "sampling_rate",
+        "default_sla_minutes",
+    ]
+    list_filter = ["automation_state", "ai_system"]
+    list_select_related = ["ai_system"]
+    search_fields = ["name", "slug", "ai_system__name"]
+    autocomplete_fields = ["ai_system"]
+    fieldsets = [
+        (None, {"fields": ["ai_system", "slug", "name", "description"]}),
+        (
+            "Gate rules",
+            {
+                "fields": [
+                    "required_context_keys",
+                    "allow_pii_in_proposal",
+                    "sampling_rate",
+                    "default_sla_minutes",
+                ]
+            },
+        ),
+        (
+            "Automation",
+            {"fields": ["automation_state", "paused_reason", "paused_at", "paused_by"]},
+        ),
+        (None, {"fields": ["created_at", "updated_at"]}),
+    ]
+    # Pausing and resuming is the stop button: it must go through its service (who, why, audit
+    # event), not through a field anyone with change permission can flip.
+    readonly_fields = [
+        "automation_state",
+        "paused_reason",
+        "paused_at",
+        "paused_by",
+        "created_at",
+        "updated_at",
+    ]
+
+    def get_queryset(self, request):
+        # Journey names include their AI system's; autocomplete lists use this queryset too.
+        return super().get_queryset(request).select_related("ai_system")
+
+
+class JourneyListFilter(admin.RelatedFieldListFilter):
+    """The journey filter, in one query: a journey's name includes its AI system's."""
+
+    def field_choices(self, field, request, model_admin):
+        return [
+            (journey.pk, str(journey)) for journey in Journey.objects.select_related("ai_system")
+        ]

@@ -1,0 +1,292 @@
+"""The seed_demo command: a coherent demo, idempotent, and careful with databases in real use."""
+
+import datetime
+from io import StringIO
+
+import pytest
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+from guardian.conf import settings as guardian_settings
+
+from audit.models import AuditEvent
+from audit.services.ledger import verify_ledger
+from literacy.expiry import add_months
+from literacy.models import TrainingCompletion
+from oversight.demo import AUTOMATED, CASES, DEMO_LOGINS, SYSTEM_SLUG, demo_id
+from oversight.models import (
+    AISystem,
+    AuthorityGrant,
+    Case,
+    CaseStatus,
+    Combinator,
+    Decision,
+    DecisionOutcome,
+    DecisionStage,
+    GateEvaluation,
+    Outcome,
+    Route,
+    RouteReason,
+    TriggerCondition,
+)
+from tests.factories import AISystemFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Seven demo passwords with the production hasher would dominate the run time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def seed(*args: str) -> str:
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def row_counts() -> dict[str, int]:
+    """Rows of every model of the three apps (history tables included), users and roles."""
+    counts = {
+        model._meta.label: model.objects.count()
+        for app_label in ("oversight", "literacy", "audit")
+        for model in apps.get_app_config(app_label).get_models()
+    }
+    counts["users"] = User.objects.count()
+    counts["user roles"] = User.groups.through.objects.count()
+    return counts
+
+
+def test_first_run_creates_the_demo_story():
+    seed()
+
+    system = AISystem.objects.get(slug=SYSTEM_SLUG)
+    assert system.owner.username == "manager"
+    assert set(system.journeys.values_list("slug", flat=True)) == {
+        "refunds",
+        "billing-disputes",
+        "identity-verification",
+    }
+    assert set(Case.objects.values_list("status", flat=True)) == set(CaseStatus.values)
+    assert set(Case.objects.values_list("route_reason", flat=True)) >= {
+        RouteReason.TRIGGER,
+        RouteReason.SAMPLE_AUDIT,
+        RouteReason.CUSTOMER_REQUESTED_HUMAN,
+    }
+    assert GateEvaluation.objects.filter(route=Route.AUTOMATE).count() >= len(AUTOMATED)
+
+    override = Decision.objects.get(is_override=True, case__status=CaseStatus.DECIDED)
+    assert override.override_reason is not None
+    assert override.rationale
+
+    four_eyes = Case.objects.get(four_eyes=True, status=CaseStatus.DECIDED)
+    first, second = four_eyes.decisions.order_by("decided_at")
+    assert (first.stage, second.stage) == (DecisionStage.FIRST, DecisionStage.SECOND)
+    assert first.reviewer != second.reviewer
+
+    awaiting = Case.objects.get(status=CaseStatus.AWAITING_SECOND_REVIEW)
+    assert list(awaiting.decisions.values_list("stage", flat=True)) == [DecisionStage.FIRST]
+
+    claimed = Case.objects.get(status=CaseStatus.CLAIMED)
+    assert claimed.claimed_by and claimed.claimed_at and claimed.claim_expires_at
+
+    escalated = Case.objects.get(status=CaseStatus.ESCALATED)
+    assert escalated.review_round == 2
+    assert escalated.escalation_note
+    assert escalated.decisions.get(review_round=1).outcome == DecisionOutcome.ESCALATE
+
+    assert AuthorityGrant.objects.filter(granted_by__username="manager").count() >= 3
+    assert TrainingCompletion.objects.filter(recorded_by__username="trainer").exists()
+    assert Outcome.objects.exists()
+    assert verify_ledger().ok
+    assert set(AuditEvent.objects.values_list("action", flat=True)) >= {
+        "case.opened",
+        "case.decided",
+        "grant.created",
+        "training.recorded",
+    }
+
+
+def test_every_case_ends_in_the_status_its_story_gives_it():
+    seed()
+
+    for spec in CASES:
+        assert Case.objects.get(id=demo_id(f"case:{spec.key}")).status == spec.status, spec.key
+
+
+def test_the_gates_rules_fire_exactly_the_points_each_story_expects():
+    seed()
+
+    for spec in CASES:
+        case = Case.objects.get(id=demo_id(f"case:{spec.key}"))
+        assert set(case.judgement_points.values_list("slug", flat=True)) == set(spec.points)
+        if case.evaluation:
+            assert {match["slug"] for match in case.evaluation.matched} == set(spec.points)
+    for evaluation in GateEvaluation.objects.all():
+        assert evaluation.route == (Route.HUMAN if evaluation.matched else Route.AUTOMATE)
+        assert not evaluation.server_signals["missing_context"], evaluation.subject_ref
+        assert not evaluation.server_signals["pii_in_proposal"], evaluation.subject_ref
+    for spec in AUTOMATED:
+        evaluation = GateEvaluation.objects.get(id=demo_id(f"evaluation:{spec.key}"))
+        assert evaluation.route == Route.AUTOMATE
+        assert not Case.objects.filter(evaluation=evaluation).exists()
+
+
+def test_an_identity_mismatch_alone_is_automated():
+    seed()
+
+    evaluation = GateEvaluation.objects.get(
+        journey__slug="identity-verification", route=Route.AUTOMATE
+    )
+    assert evaluation.signals["identity_mismatch"] is True
+    assert evaluation.signals["recent_fraud_attempts"] == 0
+
+
+def test_every_trigger_condition_is_valid_and_identity_fraud_needs_both_signals():
+    seed()
+
+    for condition in TriggerCondition.objects.all():
+        condition.full_clean()
+    point = Case.objects.get(status=CaseStatus.AWAITING_SECOND_REVIEW).judgement_points.get()
+    assert point.slug == "identity-fraud-combination"
+    assert point.combinator == Combinator.ALL
+    assert point.four_eyes
+    assert point.required_level.name == "Team lead"
+    assert {(c.signal, c.operator, c.value) for c in point.conditions.all()} == {
+        ("identity_mismatch", "is_true", None),
+        ("recent_fraud_attempts", "gte", 1),
+    }
+
+
+def test_decisions_are_taken_with_the_authority_the_reviewer_held():
+    seed()
+
+    for decision in Decision.objects.select_related("grant__level", "authority_level", "case"):
+        grant = decision.grant
+        assert grant.user == decision.reviewer
+        assert grant.level == decision.authority_level
+        assert grant.is_active_at(decision.decided_at)
+        assert grant.journey in (None, decision.case.journey)
+        if decision.is_override:
+            assert decision.authority_level.may_override
+        limit = decision.authority_level.monetary_limit
+        if decision.outcome == DecisionOutcome.APPROVE and limit is not None:
+            assert decision.case.amount is None or decision.case.amount <= limit
+
+
+def test_grants_are_never_made_to_oneself_and_holders_trained_first():
+    seed()
+
+    for grant in AuthorityGrant.objects.select_related("level"):
+        assert grant.granted_by != grant.user
+        required = grant.level.training_requirements.values_list("module", flat=True)
+        for module_id in required:
+            assert TrainingCompletion.objects.filter(
+                user=grant.user,
+                module_version__module_id=module_id,
+                passed=True,
+                completed_on__lte=grant.valid_from.date(),
+                expires_on__gt=timezone.localdate(),
+            ).exists(), (grant.user, module_id)
+
+
+def test_training_completions_follow_their_versions_and_one_expires_soon():
+    seed()
+
+    today = timezone.localdate()
+    completions = TrainingCompletion.objects.select_related("module_version")
+    for completion in completions:
+        version = completion.module_version
+        assert version.published_on.year == 2026
+        assert version.published_on <= completion.completed_on <= today
+        assert completion.expires_on == add_months(completion.completed_on, version.validity_months)
+    soon = today + datetime.timedelta(days=30)
+    assert completions.filter(expires_on__gt=today, expires_on__lte=soon).exists()
+
+
+def test_history_rows_name_the_person_who_acted():
+    seed()
+
+    for decision in Decision.objects.all():
+        assert decision.history.get().history_user == decision.reviewer
+    for grant in AuthorityGrant.objects.all():
+        assert grant.history.get().history_user == grant.granted_by
+    for completion in TrainingCompletion.objects.all():
+        assert completion.history.get().history_user == completion.recorded_by
+
+
+def test_second_run_creates_nothing():
+    seed()
+    before = row_counts()
+
+    output = seed()
+
+    assert row_counts() == before
+    assert "nothing created" in output
+    assert verify_ledger().ok
+
+
+@pytest.mark.parametrize(
+    "make_other_data, named",
+    [
+        (lambda: UserFactory(username="jane.doe"), "jane.doe"),
+        (lambda: AISystemFactory(slug="credit-checker"), "credit-checker"),
+    ],
+    ids=["other user", "other AI system"],
+)
+def test_refuses_a_database_holding_other_data_and_changes_nothing(make_other_data, named):
+    make_other_data()
+    before = row_counts()
+
+    with pytest.raises(CommandError) as refusal:
+        seed()
+
+    assert "--force" in str(refusal.value)
+    assert named in str(refusal.value)
+    assert row_counts() == before
+
+
+def test_force_adds_the_demo_data_alongside_other_data():
+    UserFactory(username="jane.doe")
+    AISystemFactory(slug="credit-checker")
+
+    seed("--force")
+
+    assert AISystem.objects.filter(slug=SYSTEM_SLUG).exists()
+    assert AISystem.objects.filter(slug="credit-checker").exists()
+    assert User.objects.filter(username="jane.doe").exists()
+    assert verify_ledger().ok
+
+
+def test_skip_if_not_demo_leaves_a_database_in_use_alone_without_failing():
+    UserFactory(username="jane.doe")
+    before = row_counts()
+
+    output = seed("--skip-if-not-demo")
+
+    assert "not loaded" in output
+    assert row_counts() == before
+
+
+def test_guardians_anonymous_user_does_not_count_as_other_data():
+    assert User.objects.filter(username=guardian_settings.ANONYMOUS_USER_NAME).exists()
+
+    seed()
+
+    assert AISystem.objects.filter(slug=SYSTEM_SLUG).exists()
+
+
+def test_every_demo_login_works_and_is_printed(client):
+    output = seed()
+
+    for login in DEMO_LOGINS:
+        assert client.login(username=login.username, password=login.password), login.username
+        client.logout()
+        assert login.username in output
+        assert login.password in output
+        assert User.objects.get(username=login.username).is_staff
+    assert User.objects.get(username="admin").is_superuser
