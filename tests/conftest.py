@@ -13,3 +13,41 @@ def postgres_only():
 def fast_password_hashing(settings):
     """Demo and factory users get passwords; a real hasher would dominate the suite's time."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+class QueuedTasks:
+    """The task queue as the configured broker holds it: ORM by default, Redis with REDIS_URL."""
+
+    def __init__(self, broker):
+        self.broker = broker
+
+    def size(self) -> int:
+        return self.broker.queue_size()
+
+    def take_all(self) -> list[dict]:
+        """Remove and decode every queued task (as a worker would, without running them)."""
+        from django_q.signing import SignedPackage
+
+        tasks = []
+        remaining = self.broker.queue_size()
+        while remaining > 0:
+            batch = self.broker.dequeue() or []
+            if not batch:
+                break
+            for ack_id, payload in batch:
+                tasks.append(SignedPackage.loads(payload))
+                if ack_id is not None:
+                    self.broker.acknowledge(ack_id)
+            remaining -= len(batch)
+        return tasks
+
+
+@pytest.fixture
+def task_queue():
+    """An empty task queue on the configured broker, emptied again afterwards."""
+    from django_q.brokers import get_broker
+
+    broker = get_broker()
+    broker.purge_queue()
+    yield QueuedTasks(broker)
+    broker.purge_queue()
