@@ -127,6 +127,9 @@ FIELD_ENCRYPTION_KEY = ENV.get("FIELD_ENCRYPTION_KEY", "")
 # The REST API for AI systems.
 API_MAX_BODY_BYTES = env_int(ENV, "API_MAX_BODY_BYTES", 256 * 1024)
 WEBHOOK_MAX_ATTEMPTS = env_int(ENV, "WEBHOOK_MAX_ATTEMPTS", 6)
+
+# Reviewers: how long a claim on a case lasts before it lapses and the case returns to the queue.
+CLAIM_LEASE_MINUTES = env_int(ENV, "CLAIM_LEASE_MINUTES", 30)
 WEBHOOK_TIMEOUT_SECONDS = env_int(ENV, "WEBHOOK_TIMEOUT_SECONDS", 10)
 
 REST_FRAMEWORK = {

@@ -1,0 +1,224 @@
+"""Claims on cases, and the SLA sweep: the queue side of a reviewer's work.
+
+A claim is a lease: while it lasts nobody else may decide the case; it lapses on its own after
+CLAIM_LEASE_MINUTES and the SLA sweep returns the case to the queue. Every function locks the
+case row (select_for_update) so two reviewers acting at the same moment cannot both succeed.
+"""
+
+import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services.ledger import Actor, append_event
+from oversight.exceptions import InvalidInput, NotAllowed, StaleState
+from oversight.models import AuthorityGrant, AuthorityLevel, Case, CaseStatus, DecisionStage
+from oversight.services.authority import effective_grant
+
+CLAIMABLE = {CaseStatus.OPEN, CaseStatus.ESCALATED, CaseStatus.CLAIMED}
+SECOND_REVIEW = CaseStatus.AWAITING_SECOND_REVIEW
+
+
+def lock_case(case: Case | str) -> Case:
+    """The case row, locked until the end of the caller's transaction."""
+    pk = case.pk if isinstance(case, Case) else case
+    return (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("journey__ai_system", "required_level")
+        .get(pk=pk)
+    )
+
+
+def deciding_grant(case: Case, reviewer, *, at: datetime.datetime) -> AuthorityGrant:
+    """The grant that lets `reviewer` decide this case now, or NotAllowed (invariant 2)."""
+    grant = effective_grant(reviewer, case.journey, at=at)
+    if grant is None or not grant.level.may_decide:
+        raise NotAllowed(
+            "You hold no authority to decide cases of this journey (no grant in force, or its "
+            "required training is not current)."
+        )
+    if grant.level.rank < case.required_level.rank:
+        raise NotAllowed(
+            f"This case needs the level {case.required_level.name}; you hold {grant.level.name}."
+        )
+    return grant
+
+
+def claim_is_live(case: Case, at: datetime.datetime) -> bool:
+    return case.claimed_by_id is not None and case.claim_expires_at > at
+
+
+def _status_without_claim(case: Case) -> str:
+    if case.status == SECOND_REVIEW:
+        return SECOND_REVIEW
+    return CaseStatus.ESCALATED if case.review_round > 1 else CaseStatus.OPEN
+
+
+def _clear_claim(case: Case) -> None:
+    case.claimed_by = None
+    case.claimed_at = None
+    case.claim_expires_at = None
+
+
+def _first_reviewer_id(case: Case):
+    first = case.decisions.filter(review_round=case.review_round, stage=DecisionStage.FIRST).first()
+    return first.reviewer_id if first else None
+
+
+def claim_case(*, case: Case, reviewer) -> Case:
+    """Claim a case to decide it: a lease of CLAIM_LEASE_MINUTES.
+
+    Rules: the reviewer must hold effective authority at the case's level; a live claim by
+    someone else is refused; a decided case cannot be claimed; the second review of a four-eyes
+    case cannot be claimed by whoever took the first decision. Claiming your own live claim
+    renews it.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        case = lock_case(case)
+        if case.status == CaseStatus.DECIDED:
+            raise StaleState("This case has already been decided.")
+        if claim_is_live(case, now) and case.claimed_by_id != reviewer.pk:
+            raise StaleState(
+                f"This case is claimed by {case.claimed_by} until "
+                f"{timezone.localtime(case.claim_expires_at):%H:%M}."
+            )
+        deciding_grant(case, reviewer, at=now)
+        if case.status == SECOND_REVIEW and _first_reviewer_id(case) == reviewer.pk:
+            raise NotAllowed("The second review must be by a different person than the first.")
+        renewing = case.claimed_by_id == reviewer.pk
+        case.claimed_by = reviewer
+        case.claimed_at = case.claimed_at if renewing else now
+        case.claim_expires_at = now + datetime.timedelta(minutes=settings.CLAIM_LEASE_MINUTES)
+        if case.status != SECOND_REVIEW:
+            case.status = CaseStatus.CLAIMED
+        case._history_user = reviewer
+        case.save()
+        append_event(
+            actor=Actor.for_user(reviewer),
+            action="case.claimed",
+            obj=case,
+            payload={"until": case.claim_expires_at, "renewed": renewing},
+        )
+    return case
+
+
+def release_case(*, case: Case, reviewer) -> Case:
+    """Give a claimed case back to the queue. Only the holder may release their claim."""
+    with transaction.atomic():
+        case = lock_case(case)
+        if case.claimed_by_id != reviewer.pk:
+            raise NotAllowed("Only the reviewer who claimed this case can release it.")
+        _clear_claim(case)
+        case.status = _status_without_claim(case)
+        case._history_user = reviewer
+        case.save()
+        append_event(actor=Actor.for_user(reviewer), action="case.released", obj=case)
+    return case
+
+
+def next_level_above(level: AuthorityLevel) -> AuthorityLevel | None:
+    return (
+        AuthorityLevel.objects.filter(rank__gt=level.rank, may_decide=True).order_by("rank").first()
+    )
+
+
+def escalate_locked_case(
+    case: Case, *, actor: Actor, note: str, history_user=None, reason: str
+) -> Case:
+    """Move a locked case one level up for a fresh review round (caller holds the lock).
+
+    At the top level there is nowhere higher: the case starts a new round at the same level, so
+    a person still has to look at it again.
+    """
+    higher = next_level_above(case.required_level)
+    before = case.required_level.name
+    if higher is not None:
+        case.required_level = higher
+    case.review_round += 1
+    case.status = CaseStatus.ESCALATED
+    case.escalation_note = note
+    _clear_claim(case)
+    case._history_user = history_user
+    case.save()
+    append_event(
+        actor=actor,
+        action="case.escalated",
+        obj=case,
+        payload={
+            "reason": reason,
+            "from_level": before,
+            "to_level": case.required_level.name,
+            "round": case.review_round,
+            "note": note,
+        },
+    )
+    return case
+
+
+def sweep_cases(*, now: datetime.datetime | None = None) -> dict:
+    """The periodic sweep: escalate cases past their SLA and release lapsed claims.
+
+    An SLA breach is marked once (kept for reports), the case goes one level up with a fresh
+    SLA of the same length, and the ledger records both. Idempotent: a second run at the same
+    moment changes nothing.
+    """
+    now = now or timezone.now()
+    actor = Actor.system("sla sweep")
+    breached = released = 0
+    overdue = Case.objects.filter(sla_deadline__lt=now, sla_breached_at__isnull=True).exclude(
+        status=CaseStatus.DECIDED
+    )
+    for case_id in overdue.values_list("pk", flat=True):
+        with transaction.atomic():
+            case = lock_case(case_id)
+            if case.status == CaseStatus.DECIDED or case.sla_breached_at is not None:
+                continue
+            sla = case.sla_deadline - case.opened_at
+            case.sla_breached_at = now
+            append_event(
+                actor=actor,
+                action="case.sla_breached",
+                obj=case,
+                payload={"deadline": case.sla_deadline, "level": case.required_level.name},
+            )
+            case.sla_deadline = now + max(sla, datetime.timedelta(minutes=1))
+            escalate_locked_case(
+                case,
+                actor=actor,
+                note=f"SLA breached at {now.isoformat()}: escalated automatically.",
+                reason="sla_breached",
+            )
+            breached += 1
+    lapsed = Case.objects.filter(claim_expires_at__lte=now).exclude(status=CaseStatus.DECIDED)
+    for case_id in lapsed.values_list("pk", flat=True):
+        with transaction.atomic():
+            case = lock_case(case_id)
+            if case.claim_expires_at is None or case.claim_expires_at > now:
+                continue
+            holder = case.claimed_by
+            _clear_claim(case)
+            case.status = _status_without_claim(case)
+            case._history_user = None
+            case.save()
+            append_event(
+                actor=actor,
+                action="case.claim_expired",
+                obj=case,
+                payload={"holder": holder.get_username()},
+            )
+            released += 1
+    return {"sla_breached": breached, "claims_released": released}
+
+
+def check_claim(case: Case, reviewer, now: datetime.datetime) -> None:
+    """Refuse unless `reviewer` holds a live claim on the (locked) case."""
+    if case.status == CaseStatus.DECIDED:
+        raise StaleState("This case has already been decided.")
+    if case.claimed_by_id != reviewer.pk:
+        if claim_is_live(case, now):
+            raise StaleState(f"This case is claimed by {case.claimed_by}: you cannot decide it.")
+        raise InvalidInput("Claim the case before deciding it.")
+    if not claim_is_live(case, now):
+        raise StaleState("Your claim on this case has lapsed: claim it again to decide.")
