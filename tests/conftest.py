@@ -1,6 +1,8 @@
 import pytest
 from django.db import connection
 
+from tests.receiver import receiver  # noqa: F401  (the loopback webhook endpoint, as a fixture)
+
 
 @pytest.fixture
 def postgres_only():
