@@ -35,6 +35,7 @@ from literacy.models import (
 from literacy.services.completions import record_completion
 from oversight.models import (
     AISystem,
+    AISystemUserObjectPermission,
     AuthorityGrant,
     AuthorityLevel,
     Case,
@@ -56,6 +57,11 @@ from oversight.models import (
     TriggerCondition,
 )
 from oversight.roles import COMPLIANCE_OFFICER, MANAGER, REVIEWER, TRAINER
+from oversight.services.authority import (
+    MANAGE_AI_SYSTEM,
+    assign_manager,
+    sync_authority_permissions,
+)
 from oversight.services.configuration import save_judgement_point
 from oversight.services.gate import GateRequest, ProposedAction, active_points, server_signals
 from oversight.services.triggers import evaluate_trigger
@@ -208,6 +214,7 @@ def seed_demo(*, force: bool = False) -> SeedResult:
         _override_reasons(run)
         _training(run)
         _grants(run)
+        _managers(run)
         _cases(run)
         _automated_evaluations(run)
         if run.result.created_anything:
@@ -233,8 +240,10 @@ def _ensure(
     defaults: dict,
     by,
     unvalidated: tuple[str, ...] = (),
+    history_date: datetime.datetime | None = None,
 ) -> tuple[models.Model, bool]:
-    """The record matching `lookup`, or a new, validated one saved with `by` as history user."""
+    """The record matching `lookup`, or a new, validated one saved with `by` as history user
+    (and `history_date` as the time of its history row, for records the story dates back)."""
     existing = model.objects.filter(**lookup).first()
     if existing is not None:
         run.result.count(kind, created=False)
@@ -242,6 +251,8 @@ def _ensure(
     record = model(**lookup, **defaults)
     record.full_clean(exclude=unvalidated)
     record._history_user = by
+    if history_date is not None:
+        record._history_date = history_date
     record.save()
     run.result.count(kind, created=True)
     return record, True
@@ -660,7 +671,11 @@ COMPLETIONS = (
     ("lead", "ai-literacy-basics", 130, "97"),
     ("lead", "data-protection-for-reviewers", 125, "91"),
     ("lead", "overriding-the-support-assistant", 120, "94"),
-    ("manager", "ai-literacy-basics", 60, "85"),
+    # The manager holds the top level themselves (the ceiling for the grants they give), so
+    # they hold its training too, from before their own grant.
+    ("manager", "ai-literacy-basics", 140, "85"),
+    ("manager", "data-protection-for-reviewers", 135, "88"),
+    ("manager", "overriding-the-support-assistant", 130, "90"),
     ("compliance", "ai-literacy-basics", 50, "90"),
 )
 EXPIRING_COMPLETION = ("reviewer", "data-protection-for-reviewers", "88")
@@ -744,8 +759,17 @@ def _completions(run: _Run) -> None:
 
 # Authority grants -----------------------------------------------------------------------------
 
-# key: (username, level, scope: a journey slug or None for the whole AI system, days ago, why)
+# key: (username, level, scope: a journey slug or None for the whole AI system, days ago, why).
+# The manager gives every grant but their own, which the administrator gave: nobody grants to
+# themselves, and a manager never gives a level above the one they hold on the scope.
 GRANTS = {
+    "manager-system": (
+        "manager",
+        LEAD_LEVEL,
+        None,
+        100,
+        "Owner of the support assistant: manages authority on it and may step in on any case.",
+    ),
     "reviewer-refunds": (
         "reviewer",
         REVIEWER_LEVEL,
@@ -785,9 +809,17 @@ GRANTS = {
 }
 
 
+GRANTED_BY_ADMIN = {"manager-system"}
+# Managers of authority on the AI system (object permission, given by the administrator).
+MANAGERS = ("manager", "lead")
+
+
 def _grants(run: _Run) -> None:
-    manager = run.users["manager"]
+    """Grants dated back in the story; their history rows carry the same date, so the authority
+    register for a past day shows them, and the holders' guardian permissions follow."""
     for key, (username, level_name, journey_slug, days_ago, justification) in GRANTS.items():
+        granter = run.users["admin" if key in GRANTED_BY_ADMIN else "manager"]
+        valid_from = run.now - datetime.timedelta(days=days_ago)
         scope = (
             {"journey": run.journeys[journey_slug], "ai_system": None}
             if journey_slug
@@ -802,15 +834,16 @@ def _grants(run: _Run) -> None:
                 "user": run.users[username],
                 "level": run.levels[level_name],
                 **scope,
-                "valid_from": run.now - datetime.timedelta(days=days_ago),
+                "valid_from": valid_from,
                 "justification": justification,
-                "granted_by": manager,
+                "granted_by": granter,
             },
-            by=manager,
+            by=granter,
+            history_date=valid_from,
         )
         if created:
             append_event(
-                actor=Actor.for_user(manager),
+                actor=Actor.for_user(granter),
                 action="grant.created",
                 obj=grant,
                 payload={
@@ -823,6 +856,20 @@ def _grants(run: _Run) -> None:
                 },
             )
         run.grants[key] = grant
+    for username in sorted({username for username, *_ in GRANTS.values()}):
+        sync_authority_permissions(user=run.users[username], now=run.now)
+
+
+def _managers(run: _Run) -> None:
+    for username in MANAGERS:
+        user = run.users[username]
+        if AISystemUserObjectPermission.objects.filter(
+            user=user, content_object=run.system, permission__codename=MANAGE_AI_SYSTEM
+        ).exists():
+            run.result.count("managers of authority", created=False)
+            continue
+        assign_manager(assigned_by=run.users["admin"], manager=user, ai_system=run.system)
+        run.result.count("managers of authority", created=True)
 
 
 # Gate evaluations, cases, decisions, outcomes -------------------------------------------------

@@ -1,6 +1,15 @@
 """Read-side queries and views of cases shared by the API, webhooks, admin and reports."""
 
+import datetime
+import uuid
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from literacy.models import TrainingModule, TrainingRequirement
+from literacy.services.status import current_module_ids_by_user
 from oversight.models import Case, CaseStatus, Decision, DecisionOutcome, RouteReason
+from oversight.models.authority import AuthorityGrant
 
 FINAL_OUTCOMES = {
     DecisionOutcome.APPROVE,
@@ -89,3 +98,100 @@ def case_state(case: Case) -> dict:
 def cases_for_api():
     """Cases with everything case_state() reads, in a fixed number of queries."""
     return Case.objects.select_related("journey").prefetch_related("decisions__override_reason")
+
+
+@dataclass(frozen=True)
+class RegisterRow:
+    """One person's authority on one scope at a moment, as the record stood then."""
+
+    grant_id: uuid.UUID
+    user: object
+    level: object
+    ai_system: object
+    journey: object | None  # None: the grant covers every journey of the AI system
+    granted_by: object | None
+    valid_from: datetime.datetime
+    valid_until: datetime.datetime | None
+    justification: str
+    training_current: bool
+    missing_training: tuple[str, ...]
+
+    @property
+    def scope(self) -> str:
+        return str(self.journey) if self.journey else f"{self.ai_system} (every journey)"
+
+
+def authority_register(at: datetime.datetime) -> list[RegisterRow]:
+    """Who held which authority level on which scope at `at`, granted by whom, and whether
+    their training for it was current then.
+
+    Reconstructed from the grants' history (django-simple-history): for each grant, the last
+    version recorded at or before `at`, kept if that version was in force at `at` (started,
+    not ended, not revoked). A grant extended or revoked later shows as it stood on that date;
+    a grant recorded after `at` does not show. Training is judged on `at`'s day from the
+    completions on file, against the levels' requirements as they are now. Five queries
+    whatever the number of rows; ordered by AI system, journey (system-wide first), level
+    (highest first) and person.
+    """
+    versions = (
+        AuthorityGrant.history.filter(history_date__lte=at)
+        .latest_of_each()
+        .exclude(history_type="-")
+        .filter(
+            Q(valid_from__lte=at)
+            & (Q(valid_until__isnull=True) | Q(valid_until__gt=at))
+            & (Q(revoked_at__isnull=True) | Q(revoked_at__gt=at))
+        )
+        .select_related("user", "level", "ai_system", "journey__ai_system", "granted_by")
+        .order_by("id", "-history_id")
+    )
+    # Two versions recorded at the same instant both survive latest_of_each: keep the later.
+    latest = {}
+    for version in versions:
+        latest.setdefault(version.id, version)
+    if not latest:
+        return []
+    required: dict = {}
+    for level_id, module_id in TrainingRequirement.objects.filter(
+        authority_level_id__in={v.level_id for v in latest.values()}
+    ).values_list("authority_level_id", "module_id"):
+        required.setdefault(level_id, set()).add(module_id)
+    trained = current_module_ids_by_user(
+        {v.user_id for v in latest.values() if required.get(v.level_id)}, at=at
+    )
+    missing_ids = {
+        v.id: required.get(v.level_id, set()) - trained.get(v.user_id, set())
+        for v in latest.values()
+    }
+    titles = {}
+    if any(missing_ids.values()):
+        titles = dict(
+            TrainingModule.objects.filter(id__in=set().union(*missing_ids.values())).values_list(
+                "id", "title"
+            )
+        )
+    rows = [
+        RegisterRow(
+            grant_id=v.id,
+            user=v.user,
+            level=v.level,
+            ai_system=v.journey.ai_system if v.journey_id else v.ai_system,
+            journey=v.journey,
+            granted_by=v.granted_by,
+            valid_from=v.valid_from,
+            valid_until=v.valid_until,
+            justification=v.justification,
+            training_current=not missing_ids[v.id],
+            missing_training=tuple(sorted(titles[m] for m in missing_ids[v.id])),
+        )
+        for v in latest.values()
+    ]
+    rows.sort(
+        key=lambda row: (
+            row.ai_system.name,
+            row.journey.name if row.journey else "",
+            -row.level.rank,
+            row.user.get_username(),
+        )
+    )
+    return rows

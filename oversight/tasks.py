@@ -5,7 +5,9 @@ machine), load what they need and call a service, which holds the rules and the 
 Brokers may hand a task out twice, so each service called here is safe to run again.
 """
 
-from oversight.services import cases, webhooks
+from django.contrib.auth import get_user_model
+
+from oversight.services import authority, cases, webhooks
 
 
 def deliver_webhook(delivery_id: str) -> str:
@@ -16,3 +18,16 @@ def deliver_webhook(delivery_id: str) -> str:
 def sweep_cases() -> dict:
     """Every minute: escalate cases past their SLA, release lapsed claims."""
     return cases.sweep_cases()
+
+
+def reconcile_authority() -> str:
+    """Daily: put decide/override permissions back in step with the grants, record expiries."""
+    return str(authority.reconcile_authority())
+
+
+def sync_user_authority(user_id: int) -> str:
+    """At a grant's start or end: reconcile one person's authority (a no-op if in step)."""
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None:
+        return f"No user {user_id}; nothing to do."
+    return str(authority.reconcile_authority(users=[user]))

@@ -29,6 +29,7 @@ from oversight.models import (
     RouteReason,
     TriggerCondition,
 )
+from oversight.services.authority import sync_authority_permissions
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -105,8 +106,12 @@ class TriggerConditionFactory(factory.django.DjangoModelFactory):
 
 
 class AuthorityGrantFactory(factory.django.DjangoModelFactory):
+    """A grant saved directly; the holder's guardian permissions follow as the authority service
+    would make them. `sync_permissions=False` leaves them out of step on purpose."""
+
     class Meta:
         model = AuthorityGrant
+        skip_postgeneration_save = True
 
     user = factory.SubFactory(UserFactory)
     level = factory.SubFactory(AuthorityLevelFactory)
@@ -114,6 +119,11 @@ class AuthorityGrantFactory(factory.django.DjangoModelFactory):
     ai_system = None
     valid_from = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(days=1))
     justification = "Handles this journey's queue."
+
+    @factory.post_generation
+    def sync_permissions(grant, create, extracted, **kwargs):
+        if create and extracted is not False:
+            sync_authority_permissions(user=grant.user)
 
 
 class GateEvaluationFactory(factory.django.DjangoModelFactory):

@@ -11,6 +11,7 @@ from audit.services.ledger import Actor, append_event
 from literacy.expiry import add_months
 from literacy.models import TrainingCompletion, TrainingModuleVersion
 from oversight.exceptions import InvalidInput, NotAllowed
+from oversight.services.authority import sync_authority_permissions
 
 CENTS = Decimal("0.01")
 
@@ -101,6 +102,8 @@ def record_completion(
             obj=completion,
             payload={"after": _snapshot(completion)},
         )
+        # A renewed training can make a lapsed grant effective again: the queue follows now.
+        sync_authority_permissions(user=user)
     return completion
 
 
@@ -138,4 +141,5 @@ def correct_completion(
             obj=completion,
             payload={"before": before, "after": _snapshot(completion)},
         )
+        sync_authority_permissions(user=completion.user)
     return completion

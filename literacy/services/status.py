@@ -42,3 +42,29 @@ def current_module_ids(user, *, at=None) -> set:
 def is_current(user, module: TrainingModule, *, at=None) -> bool:
     """Whether `user` holds `module`'s training current on that day."""
     return module.id in current_module_ids(user, at=at)
+
+
+def current_module_ids_by_user(user_ids, *, at=None) -> dict:
+    """`current_module_ids` for many people at once: {user id: set of module ids}. Two queries.
+
+    The same rule as `current_module_ids`, for registers and reconciliation that must not ask
+    once per person. People with nothing current are absent from the result.
+    """
+    day = _day(at)
+    user_ids = set(user_ids)
+    if not user_ids:
+        return {}
+    requalify_from = dict(
+        TrainingModuleVersion.objects.filter(requires_requalification=True, published_on__lte=day)
+        .values("module_id")
+        .annotate(latest=Max("version"))
+        .values_list("module_id", "latest")
+    )
+    completions = TrainingCompletion.objects.filter(
+        user_id__in=user_ids, passed=True, completed_on__lte=day, expires_on__gt=day
+    ).values_list("user_id", "module_version__module_id", "module_version__version")
+    current: dict = {}
+    for user_id, module_id, version in completions:
+        if version >= requalify_from.get(module_id, 0):
+            current.setdefault(user_id, set()).add(module_id)
+    return current

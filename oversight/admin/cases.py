@@ -1,12 +1,19 @@
 """Admin for cases, decisions, outcomes and the override reason list.
 
 Cases, decisions and outcomes are written by the routing and deciding services and the API, so
-they are view-only here; override reasons are configuration.
+they are view-only here; override reasons are configuration. Reviewers work cases through the
+workspace the case admin carries (`oversight.admin.queue`): "My queue" and the decision screen.
 """
 
 from django.contrib import admin
 
-from oversight.admin.common import HistoryAdmin, ViewOnlyHistoryAdmin, json_display
+from oversight.admin.common import (
+    CaseScopedMixin,
+    HistoryAdmin,
+    ViewOnlyHistoryAdmin,
+    json_display,
+)
+from oversight.admin.queue import ReviewerWorkspaceMixin
 from oversight.admin.systems import JourneyListFilter
 from oversight.models import Case, Decision, Outcome, OverrideReason
 
@@ -43,7 +50,7 @@ class DecisionInline(admin.TabularInline):
 
 
 @admin.register(Case)
-class CaseAdmin(ViewOnlyHistoryAdmin):
+class CaseAdmin(ReviewerWorkspaceMixin, CaseScopedMixin, ViewOnlyHistoryAdmin):
     list_display = [
         "__str__",
         "status",
@@ -127,7 +134,8 @@ class CaseAdmin(ViewOnlyHistoryAdmin):
 
 
 @admin.register(Decision)
-class DecisionAdmin(ViewOnlyHistoryAdmin):
+class DecisionAdmin(CaseScopedMixin, ViewOnlyHistoryAdmin):
+    case_lookup = "case"
     list_display = [
         "case",
         "reviewer",
@@ -165,7 +173,8 @@ class DecisionAdmin(ViewOnlyHistoryAdmin):
 
 
 @admin.register(Outcome)
-class OutcomeAdmin(ViewOnlyHistoryAdmin):
+class OutcomeAdmin(CaseScopedMixin, ViewOnlyHistoryAdmin):
+    case_lookup = "case"
     list_display = [
         "__str__",
         "case",

@@ -119,3 +119,22 @@ class ViewOnlyHistoryAdmin(ViewOnlyMixin, HistoryAdmin):
 
 class ViewOnlyAdmin(ViewOnlyMixin, EvidenceMixin, admin.ModelAdmin):
     """Base for insert-only records without history (gate evaluations, audit events)."""
+
+
+class CaseScopedMixin:
+    """Invariant 2 in the admin: without `oversight.view_all_cases` (managers, compliance), a
+    person sees only the cases they may decide, and only the records that belong to them.
+
+    `case_lookup` names the path from this model to its case ("" for Case itself).
+    """
+
+    case_lookup = ""
+
+    def get_queryset(self, request):
+        from oversight.services.authority import decidable_cases
+
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser or request.user.has_perm("oversight.view_all_cases"):
+            return queryset
+        allowed = decidable_cases(request.user).values("pk")
+        return queryset.filter(**{f"{self.case_lookup or 'pk'}__in": allowed})

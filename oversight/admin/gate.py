@@ -2,13 +2,14 @@
 
 from django.contrib import admin
 
-from oversight.admin.common import ViewOnlyAdmin, json_display
+from oversight.admin.common import CaseScopedMixin, ViewOnlyAdmin, json_display
 from oversight.admin.systems import JourneyListFilter
 from oversight.models import GateEvaluation
 
 
 @admin.register(GateEvaluation)
-class GateEvaluationAdmin(ViewOnlyAdmin):
+class GateEvaluationAdmin(CaseScopedMixin, ViewOnlyAdmin):
+    case_lookup = "case"
     list_display = ["created_at", "journey", "action_type", "route", "sampled", "subject_ref"]
     list_filter = ["route", "sampled", ("journey", JourneyListFilter), "created_at"]
     list_select_related = ["journey__ai_system"]

@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from audit.services.ledger import Actor
 from oversight.admin.common import HistoryAdmin, StableSlugMixin
 from oversight.models import AISystem, Journey
+from oversight.services.authority import sync_journey_holders
 from oversight.services.credentials import rotate_webhook_secret
 
 
@@ -83,6 +84,11 @@ class JourneyAdmin(StableSlugMixin, HistoryAdmin):
         "created_at",
         "updated_at",
     ]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            sync_journey_holders(journey=obj)
 
     def get_queryset(self, request):
         # Journey names include their AI system's; autocomplete lists use this queryset too.

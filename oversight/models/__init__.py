@@ -26,11 +26,13 @@ from oversight.models.judgement import (
     Priority,
     TriggerCondition,
 )
+from oversight.models.permissions import AISystemUserObjectPermission, JourneyUserObjectPermission
 from oversight.models.systems import AISystem, AutomationState, Journey, RiskCategory
 
 __all__ = [
     "AISystem",
     "AISystemAPIKey",
+    "AISystemUserObjectPermission",
     "DeliveryStatus",
     "IdempotencyRecord",
     "WebhookAttempt",
@@ -47,6 +49,7 @@ __all__ = [
     "GateEvaluation",
     "ImmutableRecordError",
     "Journey",
+    "JourneyUserObjectPermission",
     "JudgementPoint",
     "Operator",
     "Outcome",

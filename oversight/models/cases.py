@@ -126,6 +126,12 @@ class Case(models.Model):
                 condition=Q(review_round__gte=1), name="case_review_round_positive"
             ),
         ]
+        permissions = [
+            (
+                "view_all_cases",
+                "Can see every case (managers, compliance), not only those one may decide",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Case {str(self.id)[:8]} — {self.journey.name} ({self.get_status_display()})"

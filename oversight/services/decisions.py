@@ -216,7 +216,11 @@ def _final_action(case: Case, decision: DecisionInput):
 
 
 def _agree(first: Decision, second: Decision) -> bool:
-    return first.outcome == second.outcome and first.final_action == second.final_action
+    """Same outcome, and for modifications the same final action (approve and reject carry none
+    of their own to compare)."""
+    if first.outcome != second.outcome:
+        return False
+    return first.outcome != DecisionOutcome.MODIFY or first.final_action == second.final_action
 
 
 def _release(case: Case, reviewer) -> None:

@@ -1,15 +1,18 @@
 """Oversight admin: judgement point edits go through the versioning service, evidence is
 view-only, untrusted JSON is shown escaped."""
 
+import datetime
 import json
 
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from django.utils import timezone
 
 from oversight.models import Case, JudgementPoint, TriggerCondition
 from oversight.roles import REVIEWER
 from tests.factories import (
+    AuthorityGrantFactory,
     CaseFactory,
     JourneyFactory,
     JudgementPointFactory,
@@ -241,6 +244,13 @@ def reviewer():
 
 def test_reviewer_sees_cases_without_add_button_and_read_only(client, reviewer):
     case = CaseFactory()
+    # Reviewers see only the cases they may decide (invariant 2): give this one authority.
+    AuthorityGrantFactory(
+        user=reviewer,
+        level=case.required_level,
+        journey=case.journey,
+        valid_from=timezone.now() - datetime.timedelta(days=1),
+    )
     client.force_login(reviewer)
     add_url = reverse("admin:oversight_case_add")
 

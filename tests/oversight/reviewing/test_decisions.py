@@ -376,3 +376,36 @@ def test_sample_audits_are_judged_agree_or_disagree(journey, levels, reviewer):
     )
     assert decision.is_override is False
     assert Case.objects.get(pk=case.pk).status == CaseStatus.DECIDED
+
+
+def test_four_eyes_agreement_on_a_rejection_is_an_agreement(
+    four_eyes_case, lead, other_lead, reason
+):
+    case = four_eyes_case
+    for person in (lead, other_lead):
+        claim_case(case=case, reviewer=person)
+        decide_case(
+            case=case,
+            reviewer=person,
+            decision=DecisionInput(outcome="reject", override_reason=reason, rationale="Fraud."),
+        )
+    case.refresh_from_db()
+    assert case.status == CaseStatus.DECIDED
+
+
+def test_four_eyes_modifications_must_match_to_agree(four_eyes_case, lead, other_lead, reason):
+    case = four_eyes_case
+    for person, amount in ((lead, "10.00"), (other_lead, "20.00")):
+        claim_case(case=case, reviewer=person)
+        decide_case(
+            case=case,
+            reviewer=person,
+            decision=DecisionInput(
+                outcome="modify",
+                final_action={"amount": amount},
+                override_reason=reason,
+                rationale="Partial.",
+            ),
+        )
+    case.refresh_from_db()
+    assert case.status == CaseStatus.ESCALATED

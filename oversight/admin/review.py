@@ -1,0 +1,374 @@
+"""The decision screen: everything a reviewer needs to step in on one case, and the actions.
+
+GET `case/<id>/review/` shows what the system saw and tried, why it came to a person (the
+judgement points with the signal values that fired them), the options, the authority the
+reviewer holds, the decisions and escalations so far, the customer's earlier cases and the
+precedents. The POST actions claim, release and decide call the services of
+`oversight.services` and nothing else: a refusal (`DomainError`) is shown as the service worded
+it and changes nothing.
+
+Only cases in `decidable_cases(user)` open (invariant 2); any other case gets a 403 page that
+says why, and an unknown id a 404.
+"""
+
+import datetime
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+
+from oversight.exceptions import DomainError, InvalidInput
+from oversight.models import (
+    CaseStatus,
+    DecisionOutcome,
+    DecisionStage,
+    OverrideReason,
+    RouteReason,
+)
+from oversight.review_selectors import (
+    case_exists,
+    case_for_review,
+    earlier_cases,
+    escalations,
+    matched_points,
+    precedents,
+)
+from oversight.selectors import final_decision
+from oversight.services.authority import decidable_cases, effective_grant
+from oversight.services.cases import claim_case, claim_is_live, release_case
+from oversight.services.decisions import (
+    AUDIT_OUTCOMES,
+    LIVE_OUTCOMES,
+    DecisionInput,
+    decide_case,
+    parse_final_action,
+)
+
+OUTCOME_HELP = {
+    DecisionOutcome.APPROVE: "The proposal goes ahead as the system proposed it.",
+    DecisionOutcome.MODIFY: "An override: choose the option that stands instead (and details).",
+    DecisionOutcome.REJECT: "An override: the proposal does not go ahead.",
+    DecisionOutcome.ESCALATE: "Send the case one level up for a fresh review; say why.",
+    DecisionOutcome.AGREE: "What the automation did was right.",
+    DecisionOutcome.DISAGREE: "What the automation did was wrong; say why.",
+}
+
+
+def duration_text(delta: datetime.timedelta) -> str:
+    """A span of time as a reviewer reads it at a glance: "2 d 3 h", "3 h 20 min", "12 min"."""
+    minutes = int(abs(delta.total_seconds()) // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min" if minutes else "under a minute"
+
+
+def sla_summary(case, now: datetime.datetime) -> tuple[str, bool]:
+    """(text, breached) for a case's SLA now: "1 h 5 min left" or "breached 20 min ago"."""
+    if case.status == CaseStatus.DECIDED:
+        return "decided", False
+    left = case.sla_deadline - now
+    if left.total_seconds() < 0:
+        return f"breached {duration_text(left)} ago", True
+    return f"{duration_text(left)} left", False
+
+
+class DecisionForm(forms.Form):
+    """What a reviewer decides; the rules are the service's, this only reads the input."""
+
+    outcome = forms.ChoiceField(widget=forms.RadioSelect, label="Decision")
+    option = forms.ChoiceField(
+        required=False,
+        label="Option that stands instead",
+        help_text="For a modification: one of the options for this case.",
+    )
+    final_action = forms.CharField(
+        required=False,
+        label="Details of the modified action (JSON, optional)",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 48, "spellcheck": "false"}),
+        help_text='A JSON object, e.g. {"amount": "20.00", "reply": "..."}; '
+        "the option chosen above is added to it.",
+    )
+    override_reason = forms.ModelChoiceField(
+        queryset=OverrideReason.objects.filter(is_active=True),
+        required=False,
+        label="Override reason",
+        empty_label="— none —",
+        help_text="Required when you modify or reject the AI's proposal.",
+    )
+    rationale = forms.CharField(
+        required=False,
+        label="Rationale",
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 48}),
+        help_text="Required to override, escalate or disagree: what made you decide this?",
+    )
+
+    def __init__(self, *args, case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sample_audit = case.route_reason == RouteReason.SAMPLE_AUDIT
+        allowed = AUDIT_OUTCOMES if self.sample_audit else LIVE_OUTCOMES
+        self.fields["outcome"].choices = [
+            (value, label) for value, label in DecisionOutcome.choices if value in allowed
+        ]
+        if self.sample_audit:
+            for name in ("option", "final_action", "override_reason"):
+                del self.fields[name]
+            self.fields["rationale"].label = "Note"
+            self.fields["rationale"].help_text = "Required to disagree: what should have happened?"
+        else:
+            self.fields["option"].choices = [("", "—"), *((o, o) for o in _labels(case.options))]
+
+    def decision_input(self) -> DecisionInput:
+        """The service's input; InvalidInput when the modified action cannot be read."""
+        data = self.cleaned_data
+        outcome = data["outcome"]
+        final_action = None
+        if outcome == DecisionOutcome.MODIFY:
+            final_action = self._modified_action(data.get("option", ""), data["final_action"])
+        return DecisionInput(
+            outcome=outcome,
+            final_action=final_action,
+            override_reason=data.get("override_reason"),
+            rationale=data["rationale"],
+            # None: the service measures the time from the claim to the decision.
+            time_spent_seconds=None,
+        )
+
+    @staticmethod
+    def _modified_action(option: str, raw: str):
+        details = parse_final_action(raw)
+        if not option:
+            return details
+        if details is None:
+            return {"option": option}
+        if not isinstance(details, dict):
+            raise InvalidInput(
+                'With an option chosen, give the details as a JSON object, e.g. {"amount": "20"}.'
+            )
+        if details.get("option", option) != option:
+            raise InvalidInput(
+                f"The details name the option {details['option']!r} but you chose {option!r}: "
+                "keep one."
+            )
+        return {"option": option, **details}
+
+
+def _labels(options) -> list[str]:
+    return [option for option in options or [] if isinstance(option, str)]
+
+
+def outcome_choices(form: DecisionForm):
+    """The outcome radio buttons with a line of help each, for the template."""
+    field = form["outcome"]
+    return [(radio, OUTCOME_HELP.get(radio.data["value"], "")) for radio in field]
+
+
+class ReviewScreenMixin:
+    """The decision screen and its POST actions, for a Case ModelAdmin."""
+
+    def workspace_url_name(self, view: str) -> str:
+        """The URL name of one workspace page, e.g. "oversight_case_review"."""
+        return f"{self.model._meta.app_label}_{self.model._meta.model_name}_{view}"
+
+    def workspace_url(self, view: str, *args) -> str:
+        return reverse(f"admin:{self.workspace_url_name(view)}", args=args)
+
+    def review_urls(self, wrap):
+        return [
+            path(
+                "<uuid:object_id>/review/",
+                wrap(self.review_view),
+                name=self.workspace_url_name("review"),
+            ),
+            *(
+                path(
+                    f"<uuid:object_id>/review/{action}/",
+                    wrap(getattr(self, f"{action}_view")),
+                    name=self.workspace_url_name(f"review_{action}"),
+                )
+                for action in ("claim", "release", "decide")
+            ),
+        ]
+
+    # Views ------------------------------------------------------------------------------------
+
+    def review_view(self, request, object_id):
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["GET"])
+        mine = decidable_cases(request.user)
+        case = self._reviewable_case(request, object_id, decidable=mine)
+        if case is None:
+            return self._outside_authority(request)
+        return self._render_review(request, case, decidable=mine)
+
+    def claim_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        case = self._reviewable_case(request, object_id)
+        if case is None:
+            return self._outside_authority(request)
+        try:
+            case = claim_case(case=case, reviewer=request.user)
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            until = timezone.localtime(case.claim_expires_at)
+            messages.success(
+                request, f"You hold this case until {until:%H:%M}: decide it, or release it."
+            )
+        return redirect(self._review_url(case))
+
+    def release_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        case = self._reviewable_case(request, object_id)
+        if case is None:
+            return self._outside_authority(request)
+        try:
+            release_case(case=case, reviewer=request.user)
+        except DomainError as error:
+            messages.error(request, error.message)
+            return redirect(self._review_url(case))
+        messages.success(
+            request, f"Case {str(case.pk)[:8]} is back in the queue for anyone to claim."
+        )
+        return redirect(self._queue_url())
+
+    def decide_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        case = self._reviewable_case(request, object_id)
+        if case is None:
+            return self._outside_authority(request)
+        form = DecisionForm(request.POST, case=case)
+        if not form.is_valid():
+            messages.error(request, "The decision was not recorded: see the form below.")
+            return self._render_review(request, case, form=form)
+        try:
+            decision = decide_case(case=case, reviewer=request.user, decision=form.decision_input())
+        except DomainError as error:
+            messages.error(request, error.message)
+            return self._render_review(request, case, form=form)
+        messages.success(request, decided_message(decision))
+        return redirect(self._queue_url())
+
+    # Parts ------------------------------------------------------------------------------------
+
+    def _reviewable_case(self, request, object_id, *, decidable=None):
+        """The case if the user may decide it, None if not (403), Http404 if there is none."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        case = case_for_review(request.user, object_id, decidable=decidable)
+        if case is None and not case_exists(object_id):
+            raise Http404("There is no case with this id.")
+        return case
+
+    def _outside_authority(self, request):
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "This case is outside your authority",
+            "queue_url": self._queue_url(),
+        }
+        return TemplateResponse(
+            request, "admin/oversight/case/review_forbidden.html", context, status=403
+        )
+
+    def _render_review(self, request, case, *, form=None, decidable=None):
+        user = request.user
+        now = timezone.now()
+        decisions = list(case.decisions.all())
+        holds_claim = case.claimed_by_id == user.pk and claim_is_live(case, now)
+        took_first_review = case.status == CaseStatus.AWAITING_SECOND_REVIEW and any(
+            d.reviewer_id == user.pk
+            and d.review_round == case.review_round
+            and d.stage == DecisionStage.FIRST
+            for d in decisions
+        )
+        if holds_claim and form is None:
+            form = DecisionForm(case=case)
+        mine = decidable if decidable is not None else decidable_cases(user, at=now)
+        grant = effective_grant(user, case.journey, at=now)
+        case_points = {point.pk for point in case.judgement_points.all()}
+        sla_text, sla_breached = sla_summary(case, now)
+        evaluation = case.evaluation
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Review: {case.journey.name} — {case.action_type or 'case'}",
+            "case": case,
+            "now": now,
+            "sla_text": sla_text,
+            "sla_breached": sla_breached,
+            "matched_points": matched_points(case),
+            "signals": evaluation.signals if evaluation else None,
+            "server_signals": evaluation.server_signals if evaluation else None,
+            "options": _labels(case.options),
+            "decisions": decisions,
+            "final_decision": final_decision(case),
+            "escalations": escalations(case),
+            "earlier_cases": [
+                (earlier, final_decision(earlier))
+                for earlier in earlier_cases(case, limit=10, within=mine)
+            ],
+            "precedents": [
+                (
+                    precedent,
+                    final_decision(precedent),
+                    [p.name for p in precedent.judgement_points.all() if p.pk in case_points],
+                )
+                for precedent in precedents(case, limit=5, within=mine)
+            ],
+            "grant": grant,
+            "holds_claim": holds_claim,
+            "claim_live": claim_is_live(case, now),
+            "claim_lapsed_for_you": case.claimed_by_id == user.pk and not holds_claim,
+            "took_first_review": took_first_review,
+            "can_claim": case.status != CaseStatus.DECIDED
+            and not took_first_review
+            and not (claim_is_live(case, now) and case.claimed_by_id != user.pk),
+            "form": form,
+            "outcome_choices": outcome_choices(form) if form else [],
+            "minutes_held": int((now - case.claimed_at).total_seconds() // 60)
+            if holds_claim and case.claimed_at
+            else None,
+            "queue_url": self._queue_url(),
+            "change_url": self.workspace_url("change", case.pk),
+            "claim_url": self.workspace_url("review_claim", case.pk),
+            "release_url": self.workspace_url("review_release", case.pk),
+            "decide_url": self.workspace_url("review_decide", case.pk),
+            "review_url_name": f"admin:{self.workspace_url_name('review')}",
+        }
+        return TemplateResponse(request, "admin/oversight/case/review.html", context)
+
+    def _review_url(self, case) -> str:
+        return self.workspace_url("review", case.pk)
+
+    def _queue_url(self) -> str:
+        return self.workspace_url("queue")
+
+
+def decided_message(decision) -> str:
+    """What the reviewer is told after deciding: what happened to the case next."""
+    case = decision.case
+    short = str(case.pk)[:8]
+    if case.status == CaseStatus.ESCALATED:
+        return (
+            f"Case {short} escalated: it waits for {case.required_level.name} in review round "
+            f"{case.review_round}."
+        )
+    if case.status == CaseStatus.AWAITING_SECOND_REVIEW:
+        return (
+            f"First review of case {short} recorded ({decision.get_outcome_display()}): a "
+            "different person must now take the second review."
+        )
+    override = " as an override" if decision.is_override else ""
+    return f"Case {short} decided: {decision.get_outcome_display()}{override}."
