@@ -1,11 +1,23 @@
-"""Admin for the audit ledger: read-only, newest first, every field of an event shown."""
+"""Admin for the audit ledger: read-only, newest first, every field of an event shown.
 
-from django.contrib import admin
-from django.urls import NoReverseMatch, reverse
+Compliance officers (audit.view_auditevent) also verify the chain here: the "Verify the audit
+trail" page runs the same check as `manage.py verify_audit` and the daily schedule, records the
+result, and lists past verifications and checkpoints.
+"""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
 
-from audit.models import AuditEvent
+from audit.models import AuditEvent, LedgerCheckpoint, LedgerVerification, VerificationTrigger
+from audit.services.ledger import ledger_head
+from audit.services.verification import run_verification
 from oversight.admin.common import ViewOnlyAdmin, json_display
+
+RECENT_ROWS = 20
 
 
 @admin.register(AuditEvent)
@@ -46,3 +58,42 @@ class AuditEventAdmin(ViewOnlyAdmin):
     @admin.display(description="hash", ordering="hash")
     def short_hash(self, event):
         return format_html('<code title="{}">{}…</code>', event.hash, event.hash[:12])
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        verify = path(
+            "verify/",
+            self.admin_site.admin_view(self.verify_view),
+            name="{}_{}_verify".format(*info),
+        )
+        return [verify, *super().get_urls()]
+
+    def verify_view(self, request):
+        """GET: the head, past verifications and checkpoints. POST: verify now and record it."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            since_checkpoint = request.POST.get("scope") == "since_checkpoint"
+            check, _ = run_verification(
+                triggered_by=VerificationTrigger.ADMIN,
+                user=request.user,
+                since_checkpoint=since_checkpoint,
+            )
+            level = messages.SUCCESS if check.ok else messages.ERROR
+            self.message_user(request, check.summary(), level)
+            return HttpResponseRedirect(request.path)
+
+        head_sequence, head_hash = ledger_head()
+        checkpoints = list(LedgerCheckpoint.objects.order_by("-sequence", "-created_at")[:10])
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Verify the audit trail",
+            "head_sequence": head_sequence,
+            "head_hash": head_hash,
+            "latest_checkpoint": checkpoints[0] if checkpoints else None,
+            "checkpoints": checkpoints,
+            "verifications": LedgerVerification.objects.select_related("user")[:RECENT_ROWS],
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/audit/auditevent/verify.html", context)

@@ -1,11 +1,37 @@
 """The audit ledger: an append-only, hash-chained record of every consequential action.
 
 Events are never updated or deleted. Each carries the hash of the event before it, so removing,
-editing or reordering any past event breaks the chain from that point on.
+editing or reordering any past event breaks the chain from that point on. Checkpoints anchor the
+chain at a known head; verifications record every time someone checked it.
+
+The models refuse changes in Python; on PostgreSQL the database refuses them too (see
+audit/protection.py), because Python checks stop nobody with a database connection.
 """
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
+
+from oversight.models.gate import ImmutableRecordError
+
+
+class InsertOnlyModel(models.Model):
+    """Written once, never changed or deleted through the ORM's instance methods."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ImmutableRecordError(
+                f"{self._meta.verbose_name_plural.capitalize()} are evidence and cannot be changed."
+            )
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableRecordError(
+            f"{self._meta.verbose_name_plural.capitalize()} are evidence and cannot be deleted."
+        )
 
 
 class ActorType(models.TextChoices):
@@ -14,7 +40,7 @@ class ActorType(models.TextChoices):
     SYSTEM = "system", "HITL Oversight itself"
 
 
-class AuditEvent(models.Model):
+class AuditEvent(InsertOnlyModel):
     sequence = models.PositiveBigIntegerField(
         unique=True, editable=False, help_text="Position in the ledger, starting at 1, no gaps."
     )
@@ -77,3 +103,73 @@ class LedgerHead(models.Model):
 
     def __str__(self) -> str:
         return f"Ledger head #{self.sequence}"
+
+
+class CheckpointKind(models.TextChoices):
+    DAILY = "daily", "Daily anchor"
+    PURGE = "purge", "Retention purge"
+
+
+class LedgerCheckpoint(InsertOnlyModel):
+    """The ledger head at a moment, kept so later checks can start there.
+
+    A daily checkpoint is written only after the chain up to it verified, so an incremental
+    check from it trusts nothing it has not checked before. A purge checkpoint holds the last
+    event a retention purge deleted: the chain now starts after it.
+    """
+
+    sequence = models.PositiveBigIntegerField(help_text="The last event the checkpoint covers.")
+    head_hash = models.CharField(max_length=64, help_text="That event's hash.")
+    kind = models.CharField(max_length=16, choices=CheckpointKind.choices)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-sequence", "-created_at"]
+        get_latest_by = ["sequence", "created_at"]
+        indexes = [models.Index(fields=["kind", "sequence"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} checkpoint at #{self.sequence}"
+
+
+class VerificationTrigger(models.TextChoices):
+    SCHEDULE = "schedule", "Daily schedule"
+    ADMIN = "admin", "Admin"
+    COMMAND = "command", "Management command"
+
+
+class LedgerVerification(InsertOnlyModel):
+    """One check of the chain and its result: evidence that the trail was verified, and when."""
+
+    verified_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    ok = models.BooleanField()
+    from_sequence = models.PositiveBigIntegerField(
+        help_text="The first event checked (after a purge or from a checkpoint: not 1)."
+    )
+    count = models.PositiveBigIntegerField(help_text="Events checked.")
+    head_sequence = models.PositiveBigIntegerField(
+        help_text="The last event checked and found intact."
+    )
+    head_hash = models.CharField(max_length=64)
+    broken_at = models.PositiveBigIntegerField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    since_checkpoint = models.BooleanField(
+        default=False, help_text="Checked from the latest checkpoint on, not the whole ledger."
+    )
+    duration_ms = models.PositiveIntegerField(default=0)
+    triggered_by = models.CharField(max_length=16, choices=VerificationTrigger.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-verified_at"]
+        get_latest_by = "verified_at"
+
+    def __str__(self) -> str:
+        result = "OK" if self.ok else f"BROKEN at #{self.broken_at}"
+        return f"Verification {self.verified_at:%Y-%m-%d %H:%M} {result}"

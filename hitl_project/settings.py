@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "guardian",
     "django_q",
     "pgtrigger",
+    "import_export",
     "audit",
     "literacy",
     "oversight",
@@ -170,3 +171,15 @@ LOGGING = {
 
 # History is read "as of" a date by reports: index (history_date, object id) together.
 SIMPLE_HISTORY_DATE_INDEX = "Composite"
+
+# Retention (`manage.py purge_retention`): how long ledger events and gate evaluations are kept.
+# The EU AI Act asks deployers to keep logs at least six months: under 183 days is refused at
+# startup (audit.E001). Gate evaluations a case or outcome refers to are kept regardless.
+RETENTION_LEDGER_DAYS = env_int(ENV, "RETENTION_LEDGER_DAYS", 730)
+RETENTION_GATE_EVALUATIONS_DAYS = env_int(ENV, "RETENTION_GATE_EVALUATIONS_DAYS", 730)
+
+# Training expiry reminders (literacy.tasks.send_training_reminders, daily): how many days
+# before a required training expires its holder and their managers are e-mailed, once each.
+TRAINING_REMINDER_DAYS = sorted(
+    {int(days) for days in env_list(ENV, "TRAINING_REMINDER_DAYS", ["30", "7"])}, reverse=True
+)

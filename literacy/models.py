@@ -190,3 +190,123 @@ class TrainingRequirement(models.Model):
     def __str__(self) -> str:
         holder = self.authority_level or self.group
         return f"{holder} needs {self.module}"
+
+
+class SystemBriefing(models.Model):
+    """A short, versioned briefing on one AI system that its overseers must acknowledge.
+
+    What the system can and cannot do, its known limitations, how to use it and how to stop it
+    (EU AI Act Art. 4 and 26). Published versions are never edited: a change is a new version,
+    which asks everyone for a new acknowledgement.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    ai_system = models.ForeignKey(
+        "oversight.AISystem", on_delete=models.PROTECT, related_name="briefings"
+    )
+    version = models.PositiveIntegerField()
+    capabilities = models.TextField(help_text="What the system can do, and what it is for.")
+    limitations = models.TextField(help_text="What it cannot do; its known limitations.")
+    instructions_for_use = models.TextField()
+    stop_procedure = models.TextField(help_text="How to stop it (pause its journeys) and when.")
+    published_on = models.DateField()
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = EvidenceHistory()
+
+    class Meta:
+        ordering = ["ai_system", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ai_system", "version"], name="briefing_version_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(version__gte=1),
+                name="briefing_version_positive",
+                violation_error_message="Versions start at 1.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Briefing on {self.ai_system} v{self.version}"
+
+
+class BriefingAcknowledgement(models.Model):
+    """A person's acknowledgement of one version of a system briefing. Insert-only."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="briefing_acknowledgements",
+    )
+    briefing = models.ForeignKey(
+        SystemBriefing, on_delete=models.PROTECT, related_name="acknowledgements"
+    )
+    acknowledged_at = models.DateTimeField()
+    history = EvidenceHistory()
+
+    class Meta:
+        ordering = ["-acknowledged_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "briefing"],
+                name="briefing_acknowledged_once",
+                violation_error_message="This person already acknowledged this briefing.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} acknowledged {self.briefing}"
+
+
+class BriefingRequirement(models.Model):
+    """Holders of an authority level must have acknowledged the AI system's current briefing."""
+
+    authority_level = models.ForeignKey(
+        "oversight.AuthorityLevel", on_delete=models.PROTECT, related_name="briefing_requirements"
+    )
+    ai_system = models.ForeignKey(
+        "oversight.AISystem", on_delete=models.PROTECT, related_name="briefing_requirements"
+    )
+    history = EvidenceHistory()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["authority_level", "ai_system"],
+                name="briefing_requirement_unique",
+                violation_error_message="This level already requires this system's briefing.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.authority_level} needs the briefing on {self.ai_system}"
+
+
+class TrainingReminder(models.Model):
+    """That a reminder went out for a completion nearing expiry, at one threshold (days before).
+
+    Unique per completion and threshold: the daily task sends each reminder once, however
+    often it runs.
+    """
+
+    completion = models.ForeignKey(
+        TrainingCompletion, on_delete=models.PROTECT, related_name="reminders"
+    )
+    threshold_days = models.PositiveSmallIntegerField()
+    sent_at = models.DateTimeField()
+    recipients = models.JSONField(default=list, help_text="E-mail addresses it was sent to.")
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["completion", "threshold_days"], name="reminder_once_per_threshold"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.threshold_days}-day reminder for {self.completion}"

@@ -31,3 +31,10 @@ def sync_user_authority(user_id: int) -> str:
     if user is None:
         return f"No user {user_id}; nothing to do."
     return str(authority.reconcile_authority(users=[user]))
+
+
+def evaluate_guardrails() -> str:
+    """Hourly: judge every active guardrail; a breach pauses its journey and tells its managers."""
+    from oversight.services.guardrails import evaluate_guardrails as evaluate
+
+    return str(evaluate())

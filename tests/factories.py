@@ -9,9 +9,13 @@ from django.utils import timezone
 
 from literacy.expiry import add_months
 from literacy.models import (
+    BriefingAcknowledgement,
+    BriefingRequirement,
+    SystemBriefing,
     TrainingCompletion,
     TrainingModule,
     TrainingModuleVersion,
+    TrainingReminder,
     TrainingRequirement,
 )
 from oversight.models import (
@@ -21,6 +25,9 @@ from oversight.models import (
     Case,
     Decision,
     GateEvaluation,
+    Guardrail,
+    GuardrailEvaluation,
+    GuardrailKind,
     Journey,
     JudgementPoint,
     Outcome,
@@ -174,6 +181,27 @@ class DecisionFactory(factory.django.DjangoModelFactory):
     authority_level = factory.SelfAttribute("case.required_level")
 
 
+class GuardrailFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Guardrail
+
+    journey = factory.SubFactory(JourneyFactory)
+    kind = GuardrailKind.OVERRIDE_RATE_MAX
+    threshold = Decimal("0.3")
+    window = 50
+    min_sample = 10
+
+
+class GuardrailEvaluationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = GuardrailEvaluation
+
+    guardrail = factory.SubFactory(GuardrailFactory)
+    value = 0.1
+    sample_size = 50
+    threshold = factory.SelfAttribute("guardrail.threshold")
+
+
 class OutcomeFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Outcome
@@ -224,3 +252,44 @@ class TrainingRequirementFactory(factory.django.DjangoModelFactory):
     module = factory.SubFactory(TrainingModuleFactory)
     authority_level = factory.SubFactory(AuthorityLevelFactory)
     group = None
+
+
+class SystemBriefingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SystemBriefing
+
+    ai_system = factory.SubFactory(AISystemFactory)
+    version = 1
+    capabilities = "Proposes refunds up to 200 EUR from the order history."
+    limitations = "Cannot see phone conversations; misreads sarcasm."
+    instructions_for_use = "Check the order before approving; escalate fraud signals."
+    stop_procedure = "Pause the journey from its admin page; cases then all come to people."
+    published_on = factory.LazyFunction(lambda: datetime.date(2026, 1, 1))
+    published_by = factory.SubFactory(UserFactory)
+
+
+class BriefingAcknowledgementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BriefingAcknowledgement
+
+    user = factory.SubFactory(UserFactory)
+    briefing = factory.SubFactory(SystemBriefingFactory)
+    acknowledged_at = factory.LazyFunction(timezone.now)
+
+
+class BriefingRequirementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BriefingRequirement
+
+    authority_level = factory.SubFactory(AuthorityLevelFactory)
+    ai_system = factory.SubFactory(AISystemFactory)
+
+
+class TrainingReminderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TrainingReminder
+
+    completion = factory.SubFactory(TrainingCompletionFactory)
+    threshold_days = 30
+    sent_at = factory.LazyFunction(timezone.now)
+    recipients = factory.LazyFunction(lambda: ["learner@example.com"])

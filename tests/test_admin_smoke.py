@@ -9,9 +9,13 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from audit.services.ledger import Actor, append_event
 from literacy.models import (
+    BriefingAcknowledgement,
+    BriefingRequirement,
+    SystemBriefing,
     TrainingCompletion,
     TrainingModule,
     TrainingModuleVersion,
+    TrainingReminder,
     TrainingRequirement,
 )
 from oversight.models import (
@@ -22,6 +26,8 @@ from oversight.models import (
     Case,
     Decision,
     GateEvaluation,
+    Guardrail,
+    GuardrailEvaluation,
     Journey,
     JudgementPoint,
     Outcome,
@@ -77,8 +83,14 @@ BUILDERS = {
     TrainingModuleVersion: factories.TrainingModuleVersionFactory,
     TrainingCompletion: factories.TrainingCompletionFactory,
     TrainingRequirement: factories.TrainingRequirementFactory,
+    SystemBriefing: factories.SystemBriefingFactory,
+    BriefingAcknowledgement: factories.BriefingAcknowledgementFactory,
+    BriefingRequirement: factories.BriefingRequirementFactory,
+    TrainingReminder: factories.TrainingReminderFactory,
     WebhookDelivery: _webhook_delivery,
     AISystemAPIKey: _api_key,
+    Guardrail: factories.GuardrailFactory,
+    GuardrailEvaluation: factories.GuardrailEvaluationFactory,
 }
 
 # Written only by services and the API: the admin shows them and nothing more.
@@ -88,7 +100,10 @@ VIEW_ONLY = {
     Case,
     Decision,
     GateEvaluation,
+    GuardrailEvaluation,
     Outcome,
+    BriefingAcknowledgement,
+    TrainingReminder,
     TriggerCondition,  # edited inside its judgement point, which raises the point's version
     WebhookDelivery,
 }

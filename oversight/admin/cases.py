@@ -13,6 +13,7 @@ from oversight.admin.common import (
     ViewOnlyHistoryAdmin,
     json_display,
 )
+from oversight.admin.dashboard import CaseFigureFilter
 from oversight.admin.queue import ReviewerWorkspaceMixin
 from oversight.admin.systems import JourneyListFilter
 from oversight.models import Case, Decision, Outcome, OverrideReason
@@ -68,6 +69,7 @@ class CaseAdmin(ReviewerWorkspaceMixin, CaseScopedMixin, ViewOnlyHistoryAdmin):
         ("journey", JourneyListFilter),
         "priority",
         "four_eyes",
+        CaseFigureFilter,
     ]
     list_select_related = ["journey__ai_system", "claimed_by"]
     search_fields = ["subject_ref__exact", "action_type", "journey__name"]

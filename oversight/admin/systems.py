@@ -1,11 +1,16 @@
 """Admin for AI systems and their journeys (configuration, every change kept in history)."""
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.template.response import TemplateResponse
 
 from audit.services.ledger import Actor
 from oversight.admin.common import HistoryAdmin, StableSlugMixin
+from oversight.exceptions import DomainError
 from oversight.models import AISystem, Journey
 from oversight.services.authority import sync_journey_holders
+from oversight.services.automation import pause_journey, resume_journey
 from oversight.services.credentials import rotate_webhook_secret
 
 
@@ -41,6 +46,12 @@ class AISystemAdmin(StableSlugMixin, HistoryAdmin):
         )
 
 
+class AutomationForm(forms.Form):
+    """The intermediate page of the pause and resume actions: why, in the person's words."""
+
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), strip=True)
+
+
 @admin.register(Journey)
 class JourneyAdmin(StableSlugMixin, HistoryAdmin):
     list_display = [
@@ -55,6 +66,7 @@ class JourneyAdmin(StableSlugMixin, HistoryAdmin):
     list_select_related = ["ai_system"]
     search_fields = ["name", "slug", "ai_system__name"]
     autocomplete_fields = ["ai_system"]
+    actions = ["pause_automation", "resume_automation"]
     fieldsets = [
         (None, {"fields": ["ai_system", "slug", "name", "description"]}),
         (
@@ -93,6 +105,59 @@ class JourneyAdmin(StableSlugMixin, HistoryAdmin):
     def get_queryset(self, request):
         # Journey names include their AI system's; autocomplete lists use this queryset too.
         return super().get_queryset(request).select_related("ai_system")
+
+    @admin.action(description="Pause automation (every call goes to a person)")
+    def pause_automation(self, request, queryset):
+        return self._automation_action(
+            request,
+            queryset,
+            action="pause_automation",
+            verb="Pause",
+            label="Reason for pausing",
+            call=lambda journey, text: pause_journey(journey=journey, by=request.user, reason=text),
+        )
+
+    @admin.action(description="Resume automation")
+    def resume_automation(self, request, queryset):
+        return self._automation_action(
+            request,
+            queryset,
+            action="resume_automation",
+            verb="Resume",
+            label="Why automation may resume",
+            call=lambda journey, text: resume_journey(journey=journey, by=request.user, note=text),
+        )
+
+    def _automation_action(self, request, queryset, *, action, verb, label, call):
+        """Ask for the reason on an intermediate page, then call the service per journey.
+
+        The service decides who may press the button; each refusal is shown with its message.
+        """
+        form = AutomationForm(request.POST if "confirm" in request.POST else None)
+        form.fields["text"].label = label
+        if not form.is_valid():
+            return TemplateResponse(
+                request,
+                "admin/oversight/journey/automation_form.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "opts": self.model._meta,
+                    "title": f"{verb} automation",
+                    "verb": verb,
+                    "action": action,
+                    "journeys": list(queryset),
+                    "form": form,
+                    "action_checkbox_name": ACTION_CHECKBOX_NAME,
+                },
+            )
+        for journey in queryset:
+            try:
+                call(journey, form.cleaned_data["text"])
+            except DomainError as error:
+                self.message_user(request, error.message, messages.ERROR)
+            else:
+                self.message_user(request, f"{verb}d automation of {journey}.", messages.SUCCESS)
+        return None
 
 
 class JourneyListFilter(admin.RelatedFieldListFilter):

@@ -12,6 +12,7 @@ from oversight.models.cases import (
     RouteReason,
 )
 from oversight.models.gate import GateEvaluation, ImmutableRecordError, Route
+from oversight.models.guardrails import Guardrail, GuardrailEvaluation, GuardrailKind
 from oversight.models.integration import (
     AISystemAPIKey,
     DeliveryStatus,
@@ -47,6 +48,9 @@ __all__ = [
     "DecisionOutcome",
     "DecisionStage",
     "GateEvaluation",
+    "Guardrail",
+    "GuardrailEvaluation",
+    "GuardrailKind",
     "ImmutableRecordError",
     "Journey",
     "JourneyUserObjectPermission",

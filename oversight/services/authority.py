@@ -38,6 +38,7 @@ from literacy.services.status import current_module_ids, current_module_ids_by_u
 from oversight.exceptions import InvalidInput, NotAllowed
 from oversight.models import (
     AISystem,
+    AISystemUserObjectPermission,
     AuthorityGrant,
     AuthorityLevel,
     Case,
@@ -239,6 +240,27 @@ def journeys_managed_by(user):
     )
     return Journey.objects.filter(
         Q(pk__in=direct.values("pk")) | Q(ai_system__in=ai_systems_managed_by(user))
+    )
+
+
+def managers_of_journey(journey: Journey):
+    """The people who manage the journey (directly or through its AI system), superusers aside.
+
+    Active members of the Manager role only, as `manages_scope` counts them; the people to tell
+    when something stops the journey's automation.
+    """
+    direct = JourneyUserObjectPermission.objects.filter(
+        content_object=journey, permission__codename=MANAGE_JOURNEY
+    ).values("user_id")
+    through_system = AISystemUserObjectPermission.objects.filter(
+        content_object_id=journey.ai_system_id, permission__codename=MANAGE_AI_SYSTEM
+    ).values("user_id")
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=MANAGER)
+        .filter(Q(pk__in=direct) | Q(pk__in=through_system))
+        .distinct()
+        .order_by("username")
     )
 
 

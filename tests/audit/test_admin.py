@@ -4,8 +4,9 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from audit.models import AuditEvent
+from audit.models import AuditEvent, LedgerVerification, VerificationTrigger
 from audit.services.ledger import Actor, append_event, verify_ledger
+from audit.services.verification import create_daily_checkpoint, run_verification
 from oversight.roles import COMPLIANCE_OFFICER
 from tests.factories import CaseFactory, StaffUserFactory, UserFactory
 
@@ -81,3 +82,72 @@ def test_object_without_an_admin_page_is_shown_as_text(admin_client):
     response = admin_client.get(reverse("admin:audit_auditevent_change", args=[event.pk]))
 
     assert "reports.report:7" in response.content.decode()
+
+
+def test_changelist_links_to_the_verification_page(compliance_client):
+    response = compliance_client.get(reverse("admin:audit_auditevent_changelist"))
+
+    verify_url = reverse("admin:audit_auditevent_verify")
+    assert f'<a href="{verify_url}">Verify the audit trail</a>' in response.content.decode()
+
+
+def test_verification_page_shows_the_head_and_past_results(compliance_client, event):
+    run_verification(triggered_by=VerificationTrigger.SCHEDULE)
+
+    response = compliance_client.get(reverse("admin:audit_auditevent_verify"))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f"#2</strong> <code>{event.hash}</code>" in html
+    assert "Daily schedule" in html
+    assert "<strong>OK</strong>" in html
+    assert "No checkpoint yet." in html
+
+
+def test_verifying_from_the_admin_records_who_asked_and_shows_the_result(compliance_client, event):
+    url = reverse("admin:audit_auditevent_verify")
+
+    response = compliance_client.post(url, {"scope": "all"}, follow=True)
+
+    assert response.redirect_chain == [(url, 302)]
+    [message] = [str(m) for m in response.context["messages"]]
+    assert message == f"OK: 2 events, head {event.hash}"
+    record = LedgerVerification.objects.get()
+    assert (record.ok, record.triggered_by, record.count) == (True, "admin", 2)
+    assert record.user == response.context["user"]
+
+
+def test_a_broken_chain_is_shown_as_an_error_in_the_admin(compliance_client, event, tamper):
+    with tamper():
+        AuditEvent.objects.filter(sequence=1).update(action="case.forged")
+
+    response = compliance_client.post(
+        reverse("admin:audit_auditevent_verify"), {"scope": "all"}, follow=True
+    )
+
+    [message] = list(response.context["messages"])
+    assert message.level_tag == "error"
+    assert str(message) == "BROKEN at #1: its content was changed after writing"
+    assert "BROKEN at #1" in response.content.decode()
+    assert not LedgerVerification.objects.get().ok
+
+
+def test_verifying_since_the_checkpoint_from_the_admin(compliance_client, event):
+    create_daily_checkpoint()
+    append_event(actor=Actor.system(), action="test.event")
+
+    page = compliance_client.get(reverse("admin:audit_auditevent_verify")).content.decode()
+    assert 'value="since_checkpoint"' in page
+    compliance_client.post(reverse("admin:audit_auditevent_verify"), {"scope": "since_checkpoint"})
+
+    record = LedgerVerification.objects.filter(triggered_by="admin").get()
+    assert (record.since_checkpoint, record.from_sequence, record.count) == (True, 2, 2)
+
+
+def test_staff_without_the_audit_view_permission_cannot_verify(client, event):
+    client.force_login(StaffUserFactory())
+    url = reverse("admin:audit_auditevent_verify")
+
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"scope": "all"}).status_code == 403
+    assert not LedgerVerification.objects.exists()

@@ -1,0 +1,324 @@
+"""The oversight dashboard at /admin/oversight/dashboard/: the figures of `oversight.metrics`.
+
+For managers and compliance officers (`oversight.view_all_cases`) and superusers. The charts are
+inline SVG drawn here on the server (no JavaScript, nothing fetched from elsewhere); numbers
+link to the Case changelist filtered to the cases behind them (`CaseFigureFilter`).
+A fixed number of queries whatever the number of rows: every figure is an aggregation.
+"""
+
+import datetime
+from urllib.parse import urlencode
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from oversight.metrics import (
+    Figures,
+    Period,
+    Scope,
+    cases_behind,
+    customer_effort_by_route,
+    figures,
+    figures_by,
+    time_to_decision,
+)
+from oversight.models import AISystem, Journey, JudgementPoint
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 366
+SERIES_COLOURS = {"Routed to a person": "#417690", "Override rate": "#ba2121"}
+
+
+def may_view_dashboard(user) -> bool:
+    return user.is_active and (user.is_superuser or user.has_perm("oversight.view_all_cases"))
+
+
+# --- drill-down ------------------------------------------------------------------------------
+
+
+def figure_value(figure: str, period: Period, scope_kind: str = "", scope_pk="") -> str:
+    """The `figure` parameter of the Case changelist: which cases, which period, which scope."""
+    parts = [figure, str(int(period.start.timestamp())), str(int(period.end.timestamp()))]
+    if scope_kind:
+        parts += [scope_kind, str(scope_pk)]
+    return "~".join(parts)
+
+
+def cases_url(figure: str, period: Period, scope_kind: str = "", scope_pk="") -> str:
+    query = urlencode({"figure": figure_value(figure, period, scope_kind, scope_pk)})
+    return f"{reverse('admin:oversight_case_changelist')}?{query}"
+
+
+class CaseFigureFilter(admin.SimpleListFilter):
+    """Narrows the Case changelist to the cases behind a dashboard figure."""
+
+    title = "dashboard figure"
+    parameter_name = "figure"
+    FIGURES = {"decided": "Decided", "overridden": "Overridden", "breached": "SLA breached"}
+    SCOPES = {"ai_system": "ai_system", "journey": "journey", "judgement_point": "judgement_point"}
+
+    def lookups(self, request, model_admin):
+        value = self.value()
+        if not value:
+            return []
+        return [(value, self.FIGURES.get(value.split("~")[0], "Figure"))]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        parts = value.split("~")
+        try:
+            figure, start, end = parts[0], int(parts[1]), int(parts[2])
+            scope = Scope()
+            if len(parts) == 5 and parts[3] in self.SCOPES:
+                scope = Scope(**{parts[3]: parts[4]})
+            period = Period(
+                start=datetime.datetime.fromtimestamp(start, tz=datetime.UTC),
+                end=datetime.datetime.fromtimestamp(end, tz=datetime.UTC),
+            )
+            behind = cases_behind(period=period, scope=scope, figure=figure)
+        except (ValueError, IndexError, OverflowError):
+            return queryset.none()
+        return queryset.filter(pk__in=behind.values("pk"))
+
+
+# --- charts ----------------------------------------------------------------------------------
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f} %"
+
+
+def trend_svg(days: list[datetime.date], series: dict[str, list[float | None]]) -> str:
+    """Rates (0 to 1) per day as polylines; a day without data leaves a gap in its line."""
+    width, height, left, bottom, top = 640, 180, 40, 24, 10
+    plot_w, plot_h = width - left - 10, height - bottom - top
+    step = plot_w / max(len(days) - 1, 1)
+
+    def xy(index: int, value: float) -> str:
+        return f"{left + index * step:.1f},{top + plot_h * (1 - value):.1f}"
+
+    parts = [
+        format_html(
+            '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#ccc"/>'
+            '<text x="{}" y="{}" font-size="10" text-anchor="end">{}</text>',
+            left,
+            top + plot_h * (1 - tick),
+            width - 10,
+            top + plot_h * (1 - tick),
+            left - 4,
+            top + plot_h * (1 - tick) + 3,
+            f"{int(tick * 100)} %",
+        )
+        for tick in (0, 0.5, 1)
+    ]
+    for name, values in series.items():
+        runs, run = [], []
+        for index, value in enumerate(values):
+            if value is None:
+                if run:
+                    runs.append(run)
+                run = []
+            else:
+                run.append(xy(index, value))
+        if run:
+            runs.append(run)
+        for points in runs:
+            parts.append(
+                format_html(
+                    '<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>',
+                    " ".join(points),
+                    SERIES_COLOURS.get(name, "#333"),
+                )
+            )
+            if len(points) == 1:
+                x, y = points[0].split(",")
+                parts.append(
+                    format_html(
+                        '<circle cx="{}" cy="{}" r="2.5" fill="{}"/>',
+                        x,
+                        y,
+                        SERIES_COLOURS.get(name, "#333"),
+                    )
+                )
+    if days:
+        for index in (0, len(days) - 1):
+            parts.append(
+                format_html(
+                    '<text x="{}" y="{}" font-size="10" text-anchor="middle">{}</text>',
+                    f"{left + index * step:.1f}",
+                    height - 6,
+                    days[index].isoformat(),
+                )
+            )
+    legend = format_html_join(
+        "",
+        '<tspan fill="{}" dx="12">■ {}</tspan>',
+        ((SERIES_COLOURS.get(name, "#333"), name) for name in series),
+    )
+    parts.append(format_html('<text x="{}" y="{}" font-size="11">{}</text>', left, 9, legend))
+    return format_html(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" role="img" '
+        'aria-label="Daily trend">{}</svg>',
+        width,
+        height,
+        mark_safe("".join(parts)),  # each part built by format_html
+    )
+
+
+def bar_svg(rows: list[tuple[str, float | None]]) -> str:
+    """Horizontal bars of rates (0 to 1), one per labelled row."""
+    width, label_w, bar_h, gap = 640, 240, 16, 6
+    plot_w = width - label_w - 70
+    parts = []
+    for index, (label, value) in enumerate(rows):
+        y = index * (bar_h + gap)
+        parts.append(
+            format_html(
+                '<text x="{}" y="{}" font-size="11" text-anchor="end">{}</text>'
+                '<rect x="{}" y="{}" width="{}" height="{}" fill="#ba2121"/>'
+                '<text x="{}" y="{}" font-size="11">{}</text>',
+                label_w - 6,
+                y + bar_h - 4,
+                label[:40],
+                label_w,
+                y,
+                f"{plot_w * (value or 0):.1f}",
+                bar_h,
+                f"{label_w + plot_w * (value or 0) + 4:.1f}",
+                y + bar_h - 4,
+                _percent(value),
+            )
+        )
+    height = max(len(rows), 1) * (bar_h + gap)
+    return format_html(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" role="img" '
+        'aria-label="Override rate per judgement point">{}</svg>',
+        width,
+        height,
+        mark_safe("".join(parts)),  # each part built by format_html
+    )
+
+
+# --- the view --------------------------------------------------------------------------------
+
+
+def _days(request) -> int:
+    try:
+        return min(max(int(request.GET.get("days", DEFAULT_DAYS)), 1), MAX_DAYS)
+    except ValueError:
+        return DEFAULT_DAYS
+
+
+def _row(label: str, item: Figures, period: Period, kind: str, pk) -> dict:
+    return {
+        "label": label,
+        "figures": item,
+        "routed_share": _percent(item.routed_share),
+        "override_rate": _percent(item.override_rate),
+        "escalation_rate": _percent(item.escalation_rate),
+        "audit_disagreement_rate": _percent(item.audit_disagreement_rate),
+        "repeat_contact_rate": _percent(item.repeat_contact_rate),
+        "decided_url": cases_url("decided", period, kind, pk),
+        "overridden_url": cases_url("overridden", period, kind, pk),
+        "breached_url": cases_url("breached", period, kind, pk),
+    }
+
+
+def dashboard_context(*, days: int, ai_system: AISystem | None, now=None) -> dict:
+    """Everything the dashboard shows, as plain data (a fixed number of queries)."""
+    now = now or timezone.now()
+    period = Period.last_days(days, now=now)
+    scope = Scope(ai_system=ai_system)
+    overall = figures(period=period, scope=scope)
+    journeys = Journey.objects.select_related("ai_system")
+    systems = AISystem.objects.all()
+    points = JudgementPoint.objects.select_related("journey")
+    if ai_system is not None:
+        journeys = journeys.filter(ai_system=ai_system)
+        systems = systems.filter(pk=ai_system.pk)
+        points = points.filter(journey__ai_system=ai_system)
+    by_system = figures_by("ai_system", period=period, scope=scope)
+    by_journey = figures_by("journey", period=period, scope=scope)
+    by_point = figures_by("judgement_point", period=period, scope=scope)
+    by_day = figures_by("day", period=period, scope=scope)
+    days_list = period.days()
+    empty = Figures()
+    point_rows = [
+        (f"{point.journey.name} / {point.name}", by_point[point.pk].override_rate)
+        for point in points
+        if point.pk in by_point and by_point[point.pk].live_decisions
+    ]
+    effort = customer_effort_by_route(period=period, scope=scope)
+    return {
+        "period": period,
+        "days": days,
+        "overall": _row(
+            "All", overall, period, "ai_system" if ai_system else "", getattr(ai_system, "pk", "")
+        ),
+        "time_to_decision": time_to_decision(period=period, scope=scope),
+        "effort": effort,
+        "systems": [
+            _row(system.name, by_system.get(system.pk, empty), period, "ai_system", system.pk)
+            for system in systems
+        ],
+        "journeys": [
+            _row(str(journey), by_journey.get(journey.pk, empty), period, "journey", journey.pk)
+            for journey in journeys
+        ],
+        "trend_svg": trend_svg(
+            days_list,
+            {
+                "Routed to a person": [
+                    by_day[day].routed_share if day in by_day else None for day in days_list
+                ],
+                "Override rate": [
+                    by_day[day].override_rate if day in by_day else None for day in days_list
+                ],
+            },
+        ),
+        "bars_svg": bar_svg(point_rows),
+        "has_points": bool(point_rows),
+    }
+
+
+def dashboard_view(request):
+    if not may_view_dashboard(request.user):
+        raise PermissionDenied
+    ai_systems = list(AISystem.objects.only("pk", "name").order_by("name"))
+    chosen = next((s for s in ai_systems if str(s.pk) == request.GET.get("ai_system")), None)
+    context = dashboard_context(days=_days(request), ai_system=chosen)
+    return TemplateResponse(
+        request,
+        "admin/oversight/dashboard.html",
+        {
+            **admin.site.each_context(request),
+            "title": "Oversight dashboard",
+            "ai_systems": ai_systems,
+            "chosen": chosen,
+            "day_choices": [7, 30, 90, 365],
+            **context,
+        },
+    )
+
+
+def install(site: admin.AdminSite) -> None:
+    """Put the dashboard's URL in front of the admin site's own (before its app index)."""
+    original = site.get_urls
+
+    def get_urls():
+        dashboard = path(
+            "oversight/dashboard/", site.admin_view(dashboard_view), name="oversight_dashboard"
+        )
+        return [dashboard, *original()]
+
+    site.get_urls = get_urls
+
+
+install(admin.site)
