@@ -47,6 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/hitl_bench"
 TARGET_RATIO = 0.5
+RUN_LOCK = 0x6761746562656E63  # pg advisory lock key ("gatebenc")
 OTHER_CPU_WARNING = 10  # % of the machine's CPU used outside the benchmark's processes
 HOST = "127.0.0.1"
 PING_PATH = "/api/v1/ping/"
@@ -108,6 +109,23 @@ def _admin_connect(url: str):
             file=sys.stderr,
         )
         raise SystemExit(2) from None
+
+
+def hold_run_lock(url: str, wait_seconds: float):
+    """One benchmark run at a time per PostgreSQL server: a second run would drop the first
+    one's database and share its CPUs. Returns the connection that holds the lock."""
+    conn = _admin_connect(url)
+    deadline = time.monotonic() + wait_seconds
+    announced = False
+    while not conn.execute("SELECT pg_try_advisory_lock(%s)", [RUN_LOCK]).fetchone()[0]:
+        if time.monotonic() > deadline:
+            conn.close()
+            raise SystemExit("Another benchmarks/gate.py run is still going; try again later.")
+        if not announced:
+            print("Another benchmarks/gate.py run is going; waiting for it to finish …")
+            announced = True
+        time.sleep(2)
+    return conn
 
 
 def create_database(url: str, *, force: bool) -> str:
@@ -811,14 +829,27 @@ def parse_args(argv=None):
     return args
 
 
+def _exit_on_signal(signum, frame):
+    raise SystemExit(
+        128 + signum
+    )  # unwinds through the finally blocks: gunicorn stopped, DB dropped
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGHUP, _exit_on_signal)
     load_before = os.getloadavg()
     if urlsplit(args.database_url).scheme not in ("postgres", "postgresql"):
         raise SystemExit("The benchmark needs PostgreSQL: --database-url postgres://…")
     if urlsplit(args.database_url).hostname not in (HOST, "localhost", None, ""):
         print(f"Note: the database is not on this machine ({args.database_url}).")
-    pg_version = create_database(args.database_url, force=args.force)
+    run_lock = hold_run_lock(args.database_url, wait_seconds=900)
+    try:
+        pg_version = create_database(args.database_url, force=args.force)
+    except BaseException:
+        run_lock.close()
+        raise
     server = None
     log_path = Path(tempfile.mkstemp(prefix="bench-gunicorn-", suffix=".log")[1])
     try:
@@ -854,10 +885,13 @@ def main(argv=None) -> int:
 
             with contextlib.suppress(Exception):
                 connections.close_all()
-        if args.keep:
-            print(f"Kept the database: {args.database_url}")
-        else:
-            drop_database(args.database_url)
+        try:
+            if args.keep:
+                print(f"Kept the database: {args.database_url}")
+            else:
+                drop_database(args.database_url)
+        finally:
+            run_lock.close()  # releases the advisory lock
 
 
 if __name__ == "__main__":
