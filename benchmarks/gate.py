@@ -380,6 +380,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _gunicorn_help() -> str:
+    done = subprocess.run(
+        [str(BIN / "gunicorn"), "--help"], capture_output=True, text=True, check=False
+    )
+    return done.stdout
+
+
 def start_gunicorn(env, port, *, workers, threads, log_path) -> subprocess.Popen:
     command = [
         str(BIN / "gunicorn"),
@@ -399,6 +406,8 @@ def start_gunicorn(env, port, *, workers, threads, log_path) -> subprocess.Popen
         "--error-logfile",
         str(log_path),
     ]
+    if "--no-control-socket" in _gunicorn_help():  # gunicorn >= 24: not a shared ~/.gunicorn
+        command.append("--no-control-socket")
     return subprocess.Popen(
         command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, start_new_session=True
     )
@@ -596,7 +605,7 @@ def drive(server_pid: int, base_url: str, api_key: str, args) -> dict[str, dict]
     )
     print(
         f"Load: {args.warmup:g} s warm-up per endpoint, then {args.rounds} rounds of "
-        f"{slice_seconds:g} s per endpoint, {args.concurrency} connections …",
+        f"{slice_seconds:.3g} s per endpoint, {args.concurrency} connections …",
         flush=True,
     )
     loader.start()
