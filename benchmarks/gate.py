@@ -807,7 +807,7 @@ def parse_args(argv=None):
     parser.add_argument("--seconds", type=float, default=15, help="measured seconds per endpoint")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved slices per endpoint")
     parser.add_argument("--warmup", type=float, default=3, help="warm-up seconds per endpoint")
-    parser.add_argument("--concurrency", type=int, default=8, help="keep-alive connections")
+    parser.add_argument("--concurrency", type=int, default=4, help="keep-alive connections")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument(
         "--threads", type=int, default=4, help="threads per worker (1 = sync workers)"

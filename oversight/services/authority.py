@@ -34,6 +34,7 @@ from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 from audit.models import AuditEvent, LedgerHead
 from audit.services.ledger import Actor, append_event
 from literacy.models import TrainingCompletion, TrainingModule, TrainingRequirement
+from literacy.services.briefings import unacknowledged_briefings
 from literacy.services.status import current_module_ids, current_module_ids_by_user
 from oversight.exceptions import InvalidInput, NotAllowed
 from oversight.models import (
@@ -63,6 +64,7 @@ LIVE_WINDOW = datetime.timedelta(minutes=1)
 class IneffectiveGrant:
     grant: AuthorityGrant
     missing_module_ids: frozenset
+    unacknowledged_briefing: object = None
 
 
 def in_force_filter(at: datetime.datetime) -> Q:
@@ -97,11 +99,13 @@ def split_by_training(
     ).values_list("authority_level_id", "module_id"):
         required.setdefault(level_id, set()).add(module_id)
     current = current_module_ids(user, at=at) if required else set()
+    briefings = unacknowledged_briefings([g for g in grants if g.pk], at=at)
     effective, lapsed = [], []
     for grant in grants:
         missing = required.get(grant.level_id, set()) - current
-        if missing:
-            lapsed.append(IneffectiveGrant(grant, frozenset(missing)))
+        briefing = briefings.get(grant.pk)
+        if missing or briefing is not None:
+            lapsed.append(IneffectiveGrant(grant, frozenset(missing), briefing))
         else:
             effective.append(grant)
     return effective, lapsed
@@ -672,8 +676,12 @@ def _effective_in_bulk(grants: list[AuthorityGrant], at: datetime.datetime) -> l
     trained = current_module_ids_by_user(
         {g.user_id for g in grants if required.get(g.level_id)}, at=at
     )
+    briefings = unacknowledged_briefings(grants, at=at)
     return [
-        g for g in grants if not required.get(g.level_id, set()) - trained.get(g.user_id, set())
+        g
+        for g in grants
+        if not required.get(g.level_id, set()) - trained.get(g.user_id, set())
+        and g.pk not in briefings
     ]
 
 
@@ -687,7 +695,7 @@ def wanted_permissions(*, at: datetime.datetime, user_ids=None) -> set[tuple]:
     """
     grants = AuthorityGrant.objects.filter(
         in_force_filter(at), user__is_active=True, level__may_decide=True
-    ).select_related("level")
+    ).select_related("level", "journey")
     if user_ids is not None:
         grants = grants.filter(user_id__in=user_ids)
     effective = _effective_in_bulk(list(grants), at)
@@ -957,6 +965,7 @@ def explain_grants(user, *, at: datetime.datetime | None = None) -> list[GrantSt
     current = current_module_ids(user, at=at) if required else set()
     missing_anywhere = set().union(*(required.get(g.level_id, set()) for g in grants)) - current
     gaps = _training_gaps(user, missing_anywhere, timezone.localdate(at))
+    briefings = unacknowledged_briefings(grants, at=at)
     statuses = []
     for grant in grants:
         reasons = []
@@ -971,6 +980,12 @@ def explain_grants(user, *, at: datetime.datetime | None = None) -> list[GrantSt
             reasons.append("the holder's account is inactive")
         for module_id in sorted(required.get(grant.level_id, set()) - current, key=str):
             reasons.append(f"training missing — {gaps[module_id]}")
+        if grant.pk in briefings:
+            briefing = briefings[grant.pk]
+            reasons.append(
+                f"briefing not acknowledged — version {briefing.version} of the "
+                f"{briefing.ai_system} briefing"
+            )
         statuses.append(GrantStatus(grant, tuple(reasons)))
     return statuses
 

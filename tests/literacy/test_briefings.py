@@ -229,3 +229,36 @@ def test_admin_acknowledge_action_records_and_refuses_with_messages(client, trai
     change = reverse("admin:literacy_systembriefing_change", args=[new.pk])
     assert client.get(change).status_code == 200
     assert client.post(change, {"ai_system": system.pk, **TEXTS}).status_code == 403
+
+
+def test_a_required_briefing_suspends_authority_until_acknowledged(trainer, reviewer):
+    from oversight.services.authority import effective_level, explain_grants, journeys_decidable_by
+    from tests.factories import JourneyFactory
+
+    system = AISystemFactory(name="Support assistant")
+    journey = JourneyFactory(ai_system=system)
+    level = AuthorityLevelFactory(name="Reviewer", rank=1)
+    BriefingRequirementFactory(authority_level=level, ai_system=system)
+    AuthorityGrantFactory(
+        user=reviewer,
+        level=level,
+        journey=journey,
+        valid_from=datetime.datetime(2026, 5, 1, tzinfo=datetime.UTC),
+    )
+    assert effective_level(reviewer, journey) == level  # nothing published yet: nothing to read
+
+    first = publish_briefing(ai_system=system, published_by=trainer, **TEXTS)
+    assert effective_level(reviewer, journey) is None
+    assert list(journeys_decidable_by(reviewer)) == []  # the queue follows at once
+    [status] = explain_grants(reviewer)
+    assert status.reasons == (
+        "briefing not acknowledged — version 1 of the Support assistant briefing",
+    )
+
+    acknowledge_briefing(user=reviewer, briefing=first)
+    assert effective_level(reviewer, journey) == level
+    assert list(journeys_decidable_by(reviewer)) == [journey]
+
+    publish_briefing(ai_system=system, published_by=trainer, **TEXTS)
+    assert effective_level(reviewer, journey) is None
+    assert list(journeys_decidable_by(reviewer)) == []

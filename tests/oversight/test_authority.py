@@ -604,9 +604,9 @@ def test_decidable_cases_costs_the_same_queries_for_one_or_thirty_grants(
         CaseFactory(journey=journey, required_level=w.reviewer)
     decidable_cases(w.rhea)  # warm the content-type cache
 
-    # Grants, the levels' requirements, training (two), then the cases with guardian's rows
-    # as a subquery: the same five whatever the number of grants and journeys.
-    with django_assert_num_queries(5) as captured:
+    # Grants, the levels' requirements, training (two), the briefing requirements, then the
+    # cases with guardian's rows as a subquery: the same six whatever the number of grants.
+    with django_assert_num_queries(6) as captured:
         cases = list(decidable_cases(w.rhea))
 
     assert "journeyuserobjectpermission" in captured.captured_queries[-1]["sql"]
