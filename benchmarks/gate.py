@@ -282,8 +282,9 @@ def _short_sql(sql: str) -> str:
     return head[:71]
 
 
-def measure_in_process(api_key: str, calls: int) -> dict:
-    """Queries per call (exact) and the time of each (mean over `calls` calls)."""
+def measure_in_process(api_key: str, calls: int) -> tuple[dict, dict[str, int]]:
+    """Queries per call (exact) and the time of each (mean over `calls` calls); also returns
+    how many gate evaluations and cases these calls created."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -332,10 +333,11 @@ def measure_in_process(api_key: str, calls: int) -> dict:
             "per_query_ms": per_query,
         }
     connection.close()
-    return result
+    made = {"evaluations": 3 * (calls + 2), "cases": calls + 2}  # 3 gate senders, 1 to a person
+    return result, made
 
 
-def profile_gate(api_key: str, calls: int) -> None:
+def profile_gate(api_key: str, calls: int) -> int:
     """--profile: cProfile of in-process gate calls that automate, by cumulative time."""
     import cProfile
     import pstats
@@ -354,19 +356,15 @@ def profile_gate(api_key: str, calls: int) -> None:
     print(f"\ncProfile of {calls} in-process gate calls (automate), by cumulative time:")
     stats = pstats.Stats(profiler, stream=sys.stdout).strip_dirs().sort_stats("cumulative")
     stats.print_stats(r"views|authentication|idempotency|serializers|gate|triggers|pii|query", 30)
+    return calls + 1  # gate evaluations created
 
 
 def count_rows() -> dict[str, int]:
     from django.db import connection
 
-    from audit.models import AuditEvent
     from oversight.models import Case, GateEvaluation
 
-    counts = {
-        "evaluations": GateEvaluation.objects.count(),
-        "cases": Case.objects.count(),
-        "ledger_events": AuditEvent.objects.count(),
-    }
+    counts = {"evaluations": GateEvaluation.objects.count(), "cases": Case.objects.count()}
     connection.close()
     return counts
 
@@ -591,8 +589,9 @@ class CpuMeter:
         return reading
 
 
-def drive(server_pid: int, base_url: str, api_key: str, args) -> dict[str, dict]:
-    """Warm up, then run the interleaved slices from a separate process; figures per endpoint."""
+def drive(server_pid: int, base_url: str, api_key: str, args) -> tuple[dict, dict[str, int]]:
+    """Warm up, then run the interleaved slices from a separate process; returns the figures
+    per endpoint and how many gate evaluations and cases the server's answers promise."""
     slice_seconds = args.seconds / args.rounds
     plan = [(kind, args.warmup) for kind in KINDS]
     plan += [(kind, slice_seconds) for _ in range(args.rounds) for kind in KINDS]
@@ -616,6 +615,7 @@ def drive(server_pid: int, base_url: str, api_key: str, args) -> dict[str, dict]
             kind: {"latencies": [], "statuses": {}, "unexpected": 0, "seconds": 0.0, "cpu": {}}
             for kind in KINDS
         }
+        answered = {"evaluations": 0, "cases": 0}  # what the server must have written
         for index, (kind, seconds) in enumerate(plan):
             try:
                 out = results.get(timeout=seconds + 120)
@@ -624,6 +624,11 @@ def drive(server_pid: int, base_url: str, api_key: str, args) -> dict[str, dict]
             reading = meter.read()
             used = {name: reading[name] - previous[name] for name in reading if name in previous}
             previous = reading
+            if kind != "ping":
+                answered["evaluations"] += sum(
+                    n for code, n in out["statuses"].items() if 200 <= code < 300
+                )
+                answered["cases"] += out["statuses"].get(202, 0)
             if index < len(KINDS):  # warm-up: not counted
                 continue
             total = totals[kind]
@@ -640,7 +645,7 @@ def drive(server_pid: int, base_url: str, api_key: str, args) -> dict[str, dict]
     finally:
         if loader.is_alive():
             loader.terminate()
-    return {kind: _summarise(total) for kind, total in totals.items()}
+    return {kind: _summarise(total) for kind, total in totals.items()}, answered
 
 
 def _summarise(total: dict) -> dict:
@@ -717,7 +722,7 @@ def machine_facts(pg_version: str, args, load_before) -> list[tuple[str, str]]:
     ]
 
 
-def print_report(facts, queries, measured, rows) -> None:
+def print_report(facts, queries, measured, rows, expected) -> None:
     print()
     print("Gate throughput benchmark (benchmarks/gate.py)")
     for label, value in facts:
@@ -780,10 +785,12 @@ def print_report(facts, queries, measured, rows) -> None:
             f"  {short:<9} gate/ping throughput {ratio:.2f} (target >= {TARGET_RATIO}: {verdict}); "
             f"server CPU per call {server:.1f} ms vs {server_ping:.1f} ms for ping"
         )
-    print(
-        f"  rows written: {rows['evaluations']} gate evaluations, {rows['cases']} cases, "
-        f"{rows['ledger_events']} ledger events"
-    )
+    checks = [
+        f"{rows[name]} {label} (expected {expected[name]}: "
+        f"{'ok' if rows[name] == expected[name] else 'MISMATCH'})"
+        for name, label in (("evaluations", "gate evaluations"), ("cases", "cases"))
+    ]
+    print(f"  rows written in the whole run: {'; '.join(checks)}")
     for kind in KINDS:
         m = measured[kind]
         if m["errors"] or m["unexpected"]:
@@ -839,9 +846,8 @@ def parse_args(argv=None):
 
 
 def _exit_on_signal(signum, frame):
-    raise SystemExit(
-        128 + signum
-    )  # unwinds through the finally blocks: gunicorn stopped, DB dropped
+    # Unwinds through the finally blocks: gunicorn is stopped and the database dropped.
+    raise SystemExit(128 + signum)
 
 
 def main(argv=None) -> int:
@@ -849,6 +855,11 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, _exit_on_signal)
     signal.signal(signal.SIGHUP, _exit_on_signal)
     load_before = os.getloadavg()
+    if not (BIN / "gunicorn").exists():
+        raise SystemExit(
+            f"No gunicorn next to {sys.executable}: run it with the project's virtualenv, "
+            ".venv/bin/python benchmarks/gate.py (make install creates it)."
+        )
     if urlsplit(args.database_url).scheme not in ("postgres", "postgresql"):
         raise SystemExit("The benchmark needs PostgreSQL: --database-url postgres://…")
     if urlsplit(args.database_url).hostname not in (HOST, "localhost", None, ""):
@@ -868,21 +879,25 @@ def main(argv=None) -> int:
         setup_django(env)
         api_key = seed()
         print("Counting and timing queries in-process …", flush=True)
-        queries = measure_in_process(api_key, args.in_process_calls)
+        queries, expected = measure_in_process(api_key, args.in_process_calls)
         if args.profile:
-            profile_gate(api_key, args.profile)
+            expected["evaluations"] += profile_gate(api_key, args.profile)
 
         port = free_port()
         server = start_gunicorn(
             env, port, workers=args.workers, threads=args.threads, log_path=log_path
         )
         wait_until_ready(server, port, api_key, log_path)
-        measured = drive(server.pid, f"http://{HOST}:{port}", api_key, args)
+        measured, answered = drive(server.pid, f"http://{HOST}:{port}", api_key, args)
         stop(server)
         server = None
         rows = count_rows()
-        print_report(machine_facts(pg_version, args, load_before), queries, measured, rows)
-        return 1 if any(m["errors"] or m["unexpected"] for m in measured.values()) else 0
+        expected = {name: expected[name] + answered[name] for name in expected}
+        print_report(
+            machine_facts(pg_version, args, load_before), queries, measured, rows, expected
+        )
+        failed = any(m["errors"] or m["unexpected"] for m in measured.values())
+        return 1 if failed or any(rows[name] != expected[name] for name in expected) else 0
     finally:
         if server is not None:
             stop(server)
