@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from audit.services.ledger import Actor, append_event
@@ -26,6 +27,7 @@ from oversight.models import (
     Priority,
     Route,
     RouteReason,
+    TriggerCondition,
 )
 from oversight.models.judgement import NUMERIC_OPERATORS, Operator
 from oversight.services.pii import find_pii_in
@@ -88,10 +90,15 @@ def find_journey(*, ai_system: AISystem, slug: str) -> Journey:
 
 
 def active_points(journey: Journey) -> list[JudgementPoint]:
+    # Explicit orderings: the models' default orderings sort by their parent, which would join
+    # the journey and AI system tables into both queries just to sort.
     return list(
         journey.judgement_points.filter(is_active=True)
         .select_related("required_level")
-        .prefetch_related("conditions")
+        .prefetch_related(
+            Prefetch("conditions", queryset=TriggerCondition.objects.order_by("position", "signal"))
+        )
+        .order_by("slug")
     )
 
 
