@@ -63,7 +63,7 @@ from oversight.services.authority import (
     sync_authority_permissions,
 )
 from oversight.services.configuration import save_judgement_point
-from oversight.services.gate import GateRequest, ProposedAction, active_points, server_signals
+from oversight.services.gate import GateRequest, ProposedAction, server_signals
 from oversight.services.triggers import evaluate_trigger
 
 DEMO_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://hitl-oversight.example/demo/lumen-home")
@@ -1394,7 +1394,8 @@ def _evaluation(
     added = server_signals(journey, request)
     signals = {**request.signals, **added}
     matches = []
-    for point in active_points(journey):
+    points = journey.judgement_points.filter(is_active=True).prefetch_related("conditions")
+    for point in points.order_by("slug"):
         conditions = [(c.signal, c.operator, c.value) for c in point.conditions.all()]
         fired = evaluate_trigger(point.combinator, conditions, signals)
         if fired:

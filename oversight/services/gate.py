@@ -7,12 +7,12 @@ in the proposal, irreversibility, amount). A paused journey routes every call to
 
 import datetime
 import random
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Prefetch
 from django.utils import timezone
 
 from audit.services.ledger import Actor, append_event
@@ -27,10 +27,10 @@ from oversight.models import (
     Priority,
     Route,
     RouteReason,
-    TriggerCondition,
 )
 from oversight.models.judgement import NUMERIC_OPERATORS, Operator
 from oversight.services.pii import find_pii_in
+from oversight.services.rulebook import Rule, find_stamped_journey, rules_for
 from oversight.services.triggers import evaluate_trigger
 
 # Replaced by a seeded random.Random in tests, so sampling is deterministic there.
@@ -74,56 +74,46 @@ class GateResult:
 
 @dataclass
 class _Match:
-    point: JudgementPoint
+    point: Rule
     fired: list
 
 
 def find_journey(*, ai_system: AISystem, slug: str) -> Journey:
     """The AI system's journey by slug; another system's journey is as unknown as a missing one."""
-    try:
-        return Journey.objects.get(ai_system=ai_system, slug=slug)
-    except Journey.DoesNotExist:
+    journey = find_stamped_journey(ai_system_id=ai_system.pk, slug=slug)
+    if journey is None:
         raise UnknownJourney(
             f"No journey {slug!r} for AI system {ai_system.slug!r}. "
             "GET /api/v1/journeys/ lists the journeys this key may use."
-        ) from None
-
-
-def active_points(journey: Journey) -> list[JudgementPoint]:
-    # Explicit orderings: the models' default orderings sort by their parent, which would join
-    # the journey and AI system tables into both queries just to sort.
-    return list(
-        journey.judgement_points.filter(is_active=True)
-        .select_related("required_level")
-        .prefetch_related(
-            Prefetch("conditions", queryset=TriggerCondition.objects.order_by("position", "signal"))
         )
-        .order_by("slug")
-    )
+    return journey
 
 
-def check_signal_types(points: list[JudgementPoint], signals: dict) -> None:
+def active_points(journey: Journey) -> tuple[Rule, ...]:
+    """The journey's active judgement points as the gate judges by them (see rulebook)."""
+    return rules_for(journey)
+
+
+def check_signal_types(rules: tuple[Rule, ...], signals: dict) -> None:
     """Refuse signals whose type cannot be compared by the conditions that read them."""
     problems = []
-    for point in points:
-        for condition in point.conditions.all():
-            if condition.signal in SERVER_SIGNALS or condition.signal not in signals:
+    for rule in rules:
+        for signal, operator, _ in rule.conditions:
+            if signal in SERVER_SIGNALS or signal not in signals:
                 continue
-            value = signals[condition.signal]
+            value = signals[signal]
             if value is None:
                 continue
-            if condition.operator in NUMERIC_OPERATORS and (
+            if operator in NUMERIC_OPERATORS and (
                 isinstance(value, bool) or not isinstance(value, int | float)
             ):
-                problems.append(f"{condition.signal} must be a number")
-            elif condition.operator in (Operator.IS_TRUE, Operator.IS_FALSE) and not isinstance(
-                value, bool
-            ):
-                problems.append(f"{condition.signal} must be true or false")
-            elif condition.operator in (Operator.CONTAINS, Operator.CONTAINS_ANY) and not (
+                problems.append(f"{signal} must be a number")
+            elif operator in (Operator.IS_TRUE, Operator.IS_FALSE) and not isinstance(value, bool):
+                problems.append(f"{signal} must be true or false")
+            elif operator in (Operator.CONTAINS, Operator.CONTAINS_ANY) and not (
                 isinstance(value, str | list)
             ):
-                problems.append(f"{condition.signal} must be a text or a list of texts")
+                problems.append(f"{signal} must be a text or a list of texts")
     if problems:
         unique = sorted(set(problems))
         raise InvalidInput("Signals of the wrong type: " + "; ".join(unique) + ".")
@@ -157,7 +147,7 @@ def _lowest_level() -> AuthorityLevel:
     return level
 
 
-def _sampling_rate(journey: Journey, points: list[JudgementPoint]) -> Decimal:
+def _sampling_rate(journey: Journey, points: tuple[Rule, ...]) -> Decimal:
     return max([journey.sampling_rate, *(p.sampling_rate for p in points)])
 
 
@@ -178,8 +168,7 @@ def evaluate_gate(*, ai_system: AISystem, request: GateRequest) -> GateResult:
     signals = {**request.signals, **added}
     matches = []
     for point in points:
-        conditions = [(c.signal, c.operator, c.value) for c in point.conditions.all()]
-        fired = evaluate_trigger(point.combinator, conditions, signals)
+        fired = evaluate_trigger(point.combinator, point.conditions, signals)
         if fired:
             matches.append(_Match(point, fired))
 
@@ -196,7 +185,9 @@ def evaluate_gate(*, ai_system: AISystem, request: GateRequest) -> GateResult:
     to_human = bool(reasons)
     sampled = not to_human and sampling_random.random() < float(_sampling_rate(journey, points))
 
-    with transaction.atomic():
+    # An automated answer writes one row, atomic by itself; a case adds rows that must commit
+    # together with the evaluation.
+    with transaction.atomic() if (to_human or sampled) else nullcontext():
         evaluation = GateEvaluation.objects.create(
             ai_system=ai_system,
             journey=journey,
@@ -251,7 +242,13 @@ def _open_case(
     reasons: list[str],
     route_reason: str,
 ) -> Case:
-    points = [m.point for m in matches]
+    # The matched points as they stand now, as model instances: the case takes their level,
+    # SLA, priority, options and four-eyes rule.
+    points = list(
+        JudgementPoint.objects.filter(pk__in=[m.point.id for m in matches])
+        .select_related("required_level")
+        .order_by("slug")
+    )
     if points:
         required_level = max((p.required_level for p in points), key=lambda lvl: lvl.rank)
         sla_minutes = min(p.sla_minutes for p in points)
