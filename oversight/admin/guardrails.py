@@ -9,6 +9,7 @@ from django.contrib import admin
 from oversight.admin.common import HistoryAdmin, ViewOnlyAdmin
 from oversight.models import Guardrail, GuardrailEvaluation
 from oversight.services.authority import journeys_managed_by, manages_scope
+from oversight.services.guardrails import save_guardrail
 
 
 @admin.register(Guardrail)
@@ -28,6 +29,10 @@ class GuardrailAdmin(HistoryAdmin):
         if allowed and obj is not None:
             return manages_scope(request.user, journey=obj.journey)
         return allowed
+
+    def save_model(self, request, obj, form, change):
+        # The service checks the manager, keeps history and writes the ledger event.
+        save_guardrail(guardrail=obj, by=request.user)
 
 
 @admin.register(GuardrailEvaluation)

@@ -19,7 +19,8 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from oversight.exceptions import StaleState
+from audit.services.ledger import Actor, append_event
+from oversight.exceptions import NotAllowed, StaleState
 from oversight.metrics import AUDIT_OUTCOMES, LIVE_OUTCOMES, distribution
 from oversight.models import (
     Decision,
@@ -30,7 +31,7 @@ from oversight.models import (
     Journey,
     Outcome,
 )
-from oversight.services.authority import managers_of_journey
+from oversight.services.authority import managers_of_journey, manages_scope
 from oversight.services.automation import pause_journey
 
 
@@ -165,3 +166,51 @@ def evaluate_guardrails(*, now: datetime.datetime | None = None) -> GuardrailRun
         if evaluation.paused_automation:
             run.paused.append(str(guardrail.journey))
     return run
+
+
+def _text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, Decimal):  # as stored: four decimal places
+        return str(value.quantize(Decimal("0.0001")))
+    return str(value)
+
+
+GUARDRAIL_FIELDS = ("journey_id", "kind", "threshold", "window", "min_sample", "is_active")
+
+
+def save_guardrail(*, guardrail: Guardrail, by) -> Guardrail:
+    """Create or change a guardrail of a journey, with its history and a ledger event.
+
+    Rules: only a manager of the journey (or a superuser) may; a guardrail moved to another
+    journey must be managed by the same person on both. The event names every field that
+    changed, old and new, so a loosened threshold is as visible as a breach.
+    """
+    if by is None or not manages_scope(by, journey=guardrail.journey):
+        raise NotAllowed(f"Only a manager of {guardrail.journey} may set its guardrails.")
+    guardrail.full_clean()
+    with transaction.atomic():
+        before = None
+        if not guardrail._state.adding:
+            before = Guardrail.objects.select_for_update().get(pk=guardrail.pk)
+            if not manages_scope(by, journey=before.journey):
+                raise NotAllowed(f"Only a manager of {before.journey} may change its guardrails.")
+        changes = {
+            name: [None if before is None else getattr(before, name), getattr(guardrail, name)]
+            for name in GUARDRAIL_FIELDS
+            if before is None or getattr(before, name) != getattr(guardrail, name)
+        }
+        guardrail._history_user = by
+        guardrail.save()
+        if changes:
+            append_event(
+                actor=Actor.for_user(by),
+                action="guardrail.created" if before is None else "guardrail.changed",
+                obj=guardrail,
+                payload={
+                    "journey": str(guardrail.journey),
+                    "guardrail": str(guardrail),
+                    "changes": {name: [_text(v) for v in pair] for name, pair in changes.items()},
+                },
+            )
+    return guardrail

@@ -19,7 +19,7 @@ from oversight.models import (
 )
 from oversight.models.guardrails import Guardrail
 from oversight.services.automation import pause_journey, resume_journey
-from oversight.services.guardrails import evaluate_guardrails
+from oversight.services.guardrails import evaluate_guardrails, save_guardrail
 from oversight.tasks import evaluate_guardrails as evaluate_guardrails_task
 from tests.factories import CaseFactory, DecisionFactory, OutcomeFactory, OverrideReasonFactory
 from tests.oversight.authority_world import NOW, world
@@ -243,3 +243,47 @@ def test_a_manager_sets_guardrails_only_on_journeys_they_manage(w, client):
     page = client.get(f"/admin/oversight/guardrail/{other.pk}/change/")
     assert page.status_code == 200
     assert page.context["has_change_permission"] is False
+
+
+def test_creating_and_changing_a_guardrail_in_the_admin_are_ledger_events(w, client):
+    client.force_login(w.manager)
+    data = {
+        "journey": str(w.refunds.pk),
+        "kind": GuardrailKind.OVERRIDE_RATE_MAX,
+        "threshold": "0.3",
+        "window": "50",
+        "min_sample": "10",
+        "is_active": "on",
+    }
+    assert client.post("/admin/oversight/guardrail/add/", data).status_code == 302
+    rail = Guardrail.objects.get()
+    created = AuditEvent.objects.get(action="guardrail.created")
+    assert created.actor_label == w.manager.username
+    assert created.object_id == str(rail.pk)
+    assert created.payload["changes"]["threshold"] == [None, "0.3000"]
+
+    loosened = {**data, "threshold": "0.6"}
+    assert client.post(f"/admin/oversight/guardrail/{rail.pk}/change/", loosened).status_code == 302
+    changed = AuditEvent.objects.get(action="guardrail.changed")
+    assert changed.payload["changes"] == {"threshold": ["0.3000", "0.6000"]}
+    assert rail.history.count() == 2
+
+
+def test_only_a_manager_of_the_journey_sets_its_guardrails(w):
+    rail = Guardrail(journey=w.credit, kind=GuardrailKind.OVERRIDE_RATE_MAX, threshold=Decimal(1))
+    for person in (w.manager, w.rhea, None):  # mark manages refunds and billing, not credit
+        with pytest.raises(NotAllowed):
+            save_guardrail(guardrail=rail, by=person)
+    assert Guardrail.objects.count() == 0
+    assert not AuditEvent.objects.filter(action__startswith="guardrail.").exists()
+
+
+def test_a_guardrail_cannot_be_moved_away_from_a_journey_its_editor_does_not_manage(w):
+    rail = Guardrail.objects.create(
+        journey=w.credit, kind=GuardrailKind.OVERRIDE_RATE_MAX, threshold=Decimal("0.3")
+    )
+    rail.journey = w.refunds
+    with pytest.raises(NotAllowed):
+        save_guardrail(guardrail=rail, by=w.manager)
+    assert Guardrail.objects.get(pk=rail.pk).journey == w.credit
+    assert not AuditEvent.objects.filter(action__startswith="guardrail.").exists()
