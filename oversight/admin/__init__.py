@@ -2,6 +2,7 @@
 
 from oversight.admin import (  # noqa: F401
     authority,
+    calibration,
     cases,
     credentials,
     dashboard,
