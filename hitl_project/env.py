@@ -81,6 +81,13 @@ def database_config(environ: Mapping[str, str], *, base_dir) -> dict:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(base_dir / "db.sqlite3"),
         }
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        # PostgreSQL's JIT compiles any query its planner thinks expensive (the dashboard's
+        # aggregations over a large period), which cost seconds of compilation for queries that
+        # run in a fraction of that: the usual advice for short interactive queries is off.
+        # Options given in the URL (?options=-c%20jit%3Don) are kept and, coming later, win.
+        options = config.setdefault("OPTIONS", {})
+        options["options"] = " ".join(filter(None, ["-c jit=off", options.get("options", "")]))
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config["OPTIONS"] = {
             "timeout": 20,

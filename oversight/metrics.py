@@ -39,6 +39,7 @@ from dataclasses import asdict, dataclass, field
 from django.db import connection
 from django.db.models import (
     Aggregate,
+    CharField,
     Count,
     DurationField,
     Exists,
@@ -50,7 +51,10 @@ from django.db.models import (
     Q,
     Subquery,
     UUIDField,
+    Value,
+    When,
 )
+from django.db.models import Case as DbCase
 from django.db.models.functions import Coalesce, Floor, TruncDate
 from django.utils import timezone
 
@@ -60,6 +64,7 @@ from oversight.models import (
     Decision,
     DecisionOutcome,
     GateEvaluation,
+    Journey,
     Outcome,
     Route,
 )
@@ -354,6 +359,71 @@ def figures_by(dimension: str, *, period: Period, scope: Scope = Scope()) -> dic
     return result
 
 
+@dataclass
+class Breakdown:
+    """One scope's figures overall and per AI system, journey and day (UTC)."""
+
+    overall: Figures
+    ai_system: dict
+    journey: dict
+    day: dict
+
+
+# Per table: the journey it reaches and the time that places a row on a day (as DIMENSIONS).
+_JOURNEY_AND_DAY = {
+    table: (DIMENSIONS["journey"][table], DIMENSIONS["day"][table])
+    for table in ("gate", "decision", "case", "outcome")
+}
+
+
+def breakdown(*, period: Period, scope: Scope = Scope()) -> Breakdown:
+    """`figures` and `figures_by` for "ai_system", "journey" and "day" at once: one GROUP BY
+    (journey, day) query per table, whose few grouped rows (journeys x days) are added up here.
+
+    Equal to calling those functions one by one (a test holds them to it), with a quarter of
+    the table scans: the dashboard's figures for a 90-day period on a million gate calls.
+    An AI system's figures are its journeys' (every row belongs to a journey of its system).
+    """
+    tables = _tables(period, scope)
+    counts = {
+        "gate": _gate_counts(),
+        "decision": _decision_counts(),
+        "case": _case_counts(period),
+        "outcome": _outcome_counts(),
+    }
+    system_of = dict(Journey.objects.values_list("pk", "ai_system_id"))
+    overall: dict = {}
+    groups: dict[str, dict] = {"ai_system": {}, "journey": {}, "day": {}}
+
+    def add(values: dict, row: dict) -> None:
+        for name, value in row.items():
+            values[name] = values.get(name, 0) + (value or 0)
+
+    for table, (journey_path, day_path) in _JOURNEY_AND_DAY.items():
+        journey_key = F(journey_path) if isinstance(journey_path, str) else journey_path
+        grouped = (
+            tables[table]
+            .order_by()
+            .values(group_journey=journey_key, group_day=TruncDate(day_path, tzinfo=datetime.UTC))
+            .annotate(**counts[table])
+        )
+        for row in grouped:  # at most journeys x days rows
+            journey, day = row.pop("group_journey"), row.pop("group_day")
+            add(overall, row)
+            if journey is not None:
+                add(groups["journey"].setdefault(journey, {}), row)
+                add(groups["ai_system"].setdefault(system_of.get(journey), {}), row)
+            if day is not None:
+                add(groups["day"].setdefault(day, {}), row)
+    return Breakdown(
+        overall=Figures(**overall),
+        **{
+            dimension: {key: Figures(**values) for key, values in rows.items()}
+            for dimension, rows in groups.items()
+        },
+    )
+
+
 # --- percentiles -----------------------------------------------------------------------------
 
 
@@ -427,30 +497,69 @@ def time_to_decision(*, period: Period, scope: Scope = Scope()) -> Distribution:
     return distribution(cases, _duration("opened_at", "decided_at"))
 
 
+EFFORT_ROUTES = ("automated", "human", "overridden")
+
+
+def _effort_route():
+    """Each outcome's route, by a primary-key lookup of its gate evaluation and of that
+    evaluation's case (most outcomes have none to look up), and a hashed IN over the overriding
+    decisions: no join of the (large) gate-evaluation table."""
+    evaluation = GateEvaluation.objects.filter(pk=OuterRef("evaluation_id")).order_by()
+    evaluation_case = Case.objects.filter(evaluation_id=OuterRef("evaluation_id")).order_by()
+    overridden_cases = Decision.objects.filter(is_override=True).values("case_id")
+    return {
+        "evaluation_route": Subquery(evaluation.values("route")[:1]),
+        "evaluation_case": Subquery(evaluation_case.values("pk")[:1]),
+        "evaluation_case_status": Subquery(evaluation_case.values("status")[:1]),
+    }, DbCase(
+        When(
+            Q(case_id__in=overridden_cases) | Q(evaluation_case__in=overridden_cases),
+            then=Value("overridden"),
+        ),
+        When(evaluation_route=Route.AUTOMATE, then=Value("automated")),
+        When(
+            Q(case__status=CaseStatus.DECIDED) | Q(evaluation_case_status=CaseStatus.DECIDED),
+            then=Value("human"),
+        ),
+        default=None,
+        output_field=CharField(),
+    )
+
+
 def customer_effort_by_route(*, period: Period, scope: Scope = Scope()) -> dict[str, Distribution]:
     """Customer effort (1-7) of the outcomes reported in the period, per route.
 
-    {"automated": ..., "human": ..., "overridden": ...}; see the module docstring.
+    {"automated": ..., "human": ..., "overridden": ...}; see the module docstring. PostgreSQL:
+    one query grouped by route; elsewhere `distribution` per route.
     """
-    outcomes = Outcome.objects.filter(
-        _in(period, "reported_at"), _scope_q(scope, "outcome"), customer_effort__isnull=False
+    lookups, route = _effort_route()
+    outcomes = (
+        Outcome.objects.filter(
+            _in(period, "reported_at"), _scope_q(scope, "outcome"), customer_effort__isnull=False
+        )
+        .annotate(**lookups)
+        .annotate(effort_route=route)
+        .exclude(effort_route=None)
     )
-    # A hashed IN (overridden case ids) rather than two correlated EXISTS per outcome.
-    overridden_cases = Decision.objects.filter(is_override=True).values("case_id")
-    overridden = Q(case_id__in=overridden_cases) | Q(evaluation__case__id__in=overridden_cases)
-    automated = Q(evaluation__route=Route.AUTOMATE)
-    routes = {
-        "automated": outcomes.filter(automated).exclude(overridden),
-        "human": outcomes.exclude(automated)
-        .exclude(overridden)
-        .filter(
-            Q(case__status=CaseStatus.DECIDED) | Q(evaluation__case__status=CaseStatus.DECIDED)
-        ),
-        "overridden": outcomes.filter(overridden),
-    }
+    empty = Distribution(0, None, None)
+    if connection.vendor == "postgresql":
+        rows = (
+            outcomes.order_by()
+            .values("effort_route")
+            .annotate(
+                count=Count("pk"),
+                median=PercentileCont("customer_effort", fraction=0.5),
+                p90=PercentileCont("customer_effort", fraction=0.9),
+            )
+        )
+        found = {
+            row["effort_route"]: Distribution(row["count"], row["median"], row["p90"])
+            for row in rows
+        }
+        return {name: found.get(name, empty) for name in EFFORT_ROUTES}
     return {
-        route: distribution(queryset, F("customer_effort"), fractions=(0.5, 0.9))
-        for route, queryset in routes.items()
+        name: distribution(outcomes.filter(effort_route=name), F("customer_effort"))
+        for name in EFFORT_ROUTES
     }
 
 

@@ -77,7 +77,24 @@ def test_database_url_selects_postgresql():
     )
     assert config["ENGINE"] == "django.db.backends.postgresql"
     assert (config["HOST"], config["NAME"], config["USER"]) == ("db.internal", "oversight", "app")
-    assert "OPTIONS" not in config or "transaction_mode" not in config["OPTIONS"]
+    assert "transaction_mode" not in config["OPTIONS"]
+    assert config["OPTIONS"]["options"] == "-c jit=off"
+
+
+def test_postgresql_options_from_the_url_are_kept_after_jit_off():
+    config = database_config(
+        {"DATABASE_URL": "postgres://app@db/oversight?options=-c%20jit%3Don"},
+        base_dir=PROJECT_DIR,
+    )
+    assert config["OPTIONS"]["options"] == "-c jit=off -c jit=on"
+
+
+def test_the_database_connection_runs_without_jit(db, postgres_only):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
 
 
 def test_unreadable_database_url_is_refused():

@@ -21,9 +21,9 @@ from oversight.metrics import (
     Figures,
     Period,
     Scope,
+    breakdown,
     cases_behind,
     customer_effort_by_route,
-    figures,
     figures_by,
     time_to_decision,
 )
@@ -236,7 +236,13 @@ def dashboard_context(*, days: int, ai_system: AISystem | None, now=None) -> dic
     now = now or timezone.now()
     period = Period.last_days(days, now=now)
     scope = Scope(ai_system=ai_system)
-    overall = figures(period=period, scope=scope)
+    figures_of = breakdown(period=period, scope=scope)
+    overall, by_system, by_journey, by_day = (
+        figures_of.overall,
+        figures_of.ai_system,
+        figures_of.journey,
+        figures_of.day,
+    )
     journeys = Journey.objects.select_related("ai_system")
     systems = AISystem.objects.all()
     points = JudgementPoint.objects.select_related("journey")
@@ -244,10 +250,7 @@ def dashboard_context(*, days: int, ai_system: AISystem | None, now=None) -> dic
         journeys = journeys.filter(ai_system=ai_system)
         systems = systems.filter(pk=ai_system.pk)
         points = points.filter(journey__ai_system=ai_system)
-    by_system = figures_by("ai_system", period=period, scope=scope)
-    by_journey = figures_by("journey", period=period, scope=scope)
     by_point = figures_by("judgement_point", period=period, scope=scope)
-    by_day = figures_by("day", period=period, scope=scope)
     days_list = period.days()
     empty = Figures()
     point_rows = [

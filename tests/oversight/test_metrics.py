@@ -11,6 +11,7 @@ from oversight.metrics import (
     Distribution,
     Period,
     Scope,
+    breakdown,
     cases_behind,
     customer_effort_by_route,
     figures,
@@ -276,3 +277,19 @@ def test_figures_take_a_fixed_number_of_queries(data, django_assert_num_queries)
         figures(period=MAY)
     with django_assert_num_queries(4):
         figures_by("journey", period=MAY)
+
+
+@pytest.mark.parametrize("scope", ["all", "s1", "j1", "p1", "r1"], ids=lambda name: f"scope={name}")
+def test_the_breakdown_equals_figures_and_figures_by_one_by_one(data, scope):
+    scope = {
+        "all": Scope(),
+        "s1": Scope(ai_system=data.s1),
+        "j1": Scope(journey=data.j1),
+        "p1": Scope(judgement_point=data.p1),
+        "r1": Scope(reviewer=data.r1),
+    }[scope]
+    result = breakdown(period=MAY, scope=scope)
+    assert result.overall == figures(period=MAY, scope=scope)
+    assert result.overall.gate_calls or scope.reviewer or scope.judgement_point
+    for dimension in ("ai_system", "journey", "day"):
+        assert getattr(result, dimension) == figures_by(dimension, period=MAY, scope=scope)
