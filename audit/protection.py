@@ -37,6 +37,7 @@ INSERT_ONLY_MODELS = {
     "audit.LedgerVerification": False,
     "oversight.GateEvaluation": True,
     "oversight.GuardrailEvaluation": False,
+    "oversight.IssuedReport": False,
 }
 
 FUNCTION_SQL = f"""

@@ -38,3 +38,26 @@ def evaluate_guardrails() -> str:
     from oversight.services.guardrails import evaluate_guardrails as evaluate
 
     return str(evaluate())
+
+
+def generate_report(request_id: str) -> str:
+    """Render one requested report and store it as issued evidence (once, however often run)."""
+    from oversight.models import ReportRequest
+    from oversight.services.reports import generate_report as generate
+
+    issued = generate(request_id)
+    if issued is not None:
+        return f"Report {issued.pk} issued, sha256 {issued.sha256}"
+    request = ReportRequest.objects.filter(pk=request_id).first()
+    if request is None:
+        return f"No report request {request_id}; nothing to do."
+    return f"Report request {request_id} is {request.status}: {request.error or 'not generated'}"
+
+
+def request_monthly_reports() -> str:
+    """Monthly: request last month's oversight report of every active AI system."""
+    from oversight.services.reports import request_monthly_reports as request_monthly
+
+    requested = request_monthly()
+    systems = ", ".join(request.params["system"] for request in requested) or "-"
+    return f"{len(requested)} monthly oversight reports requested: {systems}"

@@ -1,6 +1,7 @@
 """factory_boy factories for every model tests need; realistic defaults, override per test."""
 
 import datetime
+import hashlib
 from decimal import Decimal
 
 import factory
@@ -293,3 +294,36 @@ class TrainingReminderFactory(factory.django.DjangoModelFactory):
     threshold_days = 30
     sent_at = factory.LazyFunction(timezone.now)
     recipients = factory.LazyFunction(lambda: ["learner@example.com"])
+
+
+class ReportRequestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "oversight.ReportRequest"
+
+    kind = "authority"
+    params = factory.LazyFunction(lambda: {"as_of": "2026-01-31"})
+    requested_by = factory.SubFactory(UserFactory)
+    requested_via = "admin"
+
+
+class IssuedReportFactory(factory.django.DjangoModelFactory):
+    """An issued report with small stand-in bytes (not a real PDF) and their true SHA-256."""
+
+    class Meta:
+        model = "oversight.IssuedReport"
+
+    request = factory.SubFactory(ReportRequestFactory, status="done", progress=100)
+    id = factory.LazyAttribute(lambda report: report.request.report_id)
+    kind = factory.LazyAttribute(lambda report: report.request.kind)
+    params = factory.LazyAttribute(lambda report: report.request.params)
+    title = "Authority register"
+    subtitle = "as of 2026-01-31"
+    requested_by = factory.LazyAttribute(lambda report: report.request.requested_by)
+    generated_at = factory.LazyFunction(timezone.now)
+    content = factory.Sequence(lambda n: b"%PDF-1.7\n% stand-in report " + str(n).encode())
+    size = factory.LazyAttribute(lambda report: len(report.content))
+    sha256 = factory.LazyAttribute(lambda report: hashlib.sha256(report.content).hexdigest())
+    page_count = 1
+    data_sha256 = "d" * 64
+    ledger_sequence = 0
+    ledger_hash = "0" * 64

@@ -28,10 +28,12 @@ from oversight.models import (
     GateEvaluation,
     Guardrail,
     GuardrailEvaluation,
+    IssuedReport,
     Journey,
     JudgementPoint,
     Outcome,
     OverrideReason,
+    ReportRequest,
     TriggerCondition,
     WebhookDelivery,
 )
@@ -68,6 +70,8 @@ def _webhook_delivery():
 
 BUILDERS = {
     AISystem: factories.AISystemFactory,
+    IssuedReport: factories.IssuedReportFactory,
+    ReportRequest: factories.ReportRequestFactory,
     Journey: factories.JourneyFactory,
     JudgementPoint: factories.JudgementPointFactory,
     TriggerCondition: factories.TriggerConditionFactory,
@@ -96,6 +100,8 @@ BUILDERS = {
 # Written only by services and the API: the admin shows them and nothing more.
 VIEW_ONLY = {
     AuthorityGrant,
+    IssuedReport,
+    ReportRequest,
     AuditEvent,
     Case,
     Decision,
@@ -109,7 +115,7 @@ VIEW_ONLY = {
 }
 
 # View-only records whose add page exists and calls the service (grants: grant_authority).
-ADDED_THROUGH_A_SERVICE = {AuthorityGrant}
+ADDED_THROUGH_A_SERVICE = {AuthorityGrant, ReportRequest}
 
 REGISTERED = sorted(
     (model for model in admin.site._registry if model._meta.app_label in OUR_APPS),

@@ -28,6 +28,13 @@ from oversight.models.judgement import (
     TriggerCondition,
 )
 from oversight.models.permissions import AISystemUserObjectPermission, JourneyUserObjectPermission
+from oversight.models.reports import (
+    IssuedReport,
+    ReportKind,
+    ReportRequest,
+    ReportStatus,
+    RequestedVia,
+)
 from oversight.models.systems import AISystem, AutomationState, Journey, RiskCategory
 
 __all__ = [
@@ -52,6 +59,7 @@ __all__ = [
     "GuardrailEvaluation",
     "GuardrailKind",
     "ImmutableRecordError",
+    "IssuedReport",
     "Journey",
     "JourneyUserObjectPermission",
     "JudgementPoint",
@@ -59,6 +67,10 @@ __all__ = [
     "Outcome",
     "Priority",
     "OverrideReason",
+    "ReportKind",
+    "ReportRequest",
+    "ReportStatus",
+    "RequestedVia",
     "RiskCategory",
     "Route",
     "RouteReason",

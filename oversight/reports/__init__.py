@@ -1,0 +1,1 @@
+"""PDF evidence reports: registers, case dossiers and oversight reports, drawn by WeasyPrint."""

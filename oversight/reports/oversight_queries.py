@@ -1,0 +1,498 @@
+"""Read-side queries of the human oversight report that the dashboard's metrics do not cover.
+
+Every function here aggregates or filters in the database and returns a bounded result: a count
+plus at most `limit` rows, or one row per time bucket, judgement point or version. None walks the
+records of a period in Python, so building the report costs the same number of queries for ten
+cases or ten million. The figures the dashboard also shows (gate calls, routed share, overrides,
+time to decision, customer effort) come from `oversight.metrics`, never from here.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    TextField,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, TruncDate, TruncDay, TruncWeek
+from django.utils import timezone
+
+from audit.models import AuditEvent, LedgerVerification
+from literacy.models import (
+    BriefingAcknowledgement,
+    BriefingRequirement,
+    SystemBriefing,
+    TrainingCompletion,
+    TrainingModuleVersion,
+    TrainingRequirement,
+)
+from oversight.metrics import LIVE_OUTCOMES, ROUTED, Period
+from oversight.models import (
+    AISystem,
+    AuthorityGrant,
+    Case,
+    CaseStatus,
+    Decision,
+    DecisionOutcome,
+    DecisionStage,
+    GateEvaluation,
+    Guardrail,
+    GuardrailEvaluation,
+    Journey,
+    JudgementPoint,
+    Outcome,
+    TriggerCondition,
+)
+
+PAUSE_ACTIONS = ("automation.paused", "automation.resumed")
+
+
+def _in(period: Period, name: str) -> Q:
+    return Q(**{f"{name}__gte": period.start, f"{name}__lt": period.end})
+
+
+@dataclass(frozen=True)
+class Bounded:
+    """The first rows of a longer list, and how many there are in all."""
+
+    rows: list
+    total: int
+
+    @property
+    def more(self) -> int:
+        return max(self.total - len(self.rows), 0)
+
+
+# --- the oversight design and its changes ----------------------------------------------------
+
+# The fields that make up the oversight design of each model; a history row that changes none of
+# them (a pause, a version bump, a timestamp) is not a design change.
+DESIGN_FIELDS: dict[type, tuple[str, ...]] = {
+    Journey: (
+        "name",
+        "description",
+        "required_context_keys",
+        "allow_pii_in_proposal",
+        "sampling_rate",
+        "default_sla_minutes",
+    ),
+    JudgementPoint: (
+        "name",
+        "description",
+        "combinator",
+        "required_level_id",
+        "sla_minutes",
+        "four_eyes",
+        "options",
+        "sampling_rate",
+        "priority",
+        "is_active",
+    ),
+    TriggerCondition: ("judgement_point_id", "signal", "operator", "value", "position"),
+    Guardrail: ("kind", "threshold", "window", "min_sample", "is_active"),
+}
+
+_SYSTEM_PATH = {
+    Journey: "ai_system",
+    JudgementPoint: "journey__ai_system",
+    TriggerCondition: "judgement_point__journey__ai_system",
+    Guardrail: "journey__ai_system",
+}
+
+_RELATED = {
+    Journey: (),
+    JudgementPoint: ("journey",),
+    TriggerCondition: ("judgement_point",),
+    Guardrail: ("journey",),
+}
+
+
+def _comparable(expression) -> Coalesce:
+    # Text, so JSON, decimals and booleans compare the same way on SQLite and PostgreSQL, and
+    # NULL equals NULL.
+    return Coalesce(Cast(expression, TextField()), Value("\u2205"), output_field=TextField())
+
+
+def design_changes(model, *, ai_system: AISystem, period: Period, limit: int):
+    """History rows of `model` in the period that created, deleted or changed its design.
+
+    Returns (total, rows, previous): the first `limit` rows in time order, each with
+    `previous_history_id`, and {history id: previous version} for describing what changed.
+    Three queries.
+    """
+    history = model.history.model
+    fields = DESIGN_FIELDS[model]
+    previous = history.objects.filter(
+        id=OuterRef("id"), history_date__lt=OuterRef("history_date")
+    ).order_by("-history_date", "-history_id")
+    same_design = history.objects.filter(history_id=OuterRef("previous_history_id"))
+    for name in fields:
+        same_design = same_design.annotate(**{f"cmp_{name}": _comparable(name)}).filter(
+            **{f"cmp_{name}": _comparable(OuterRef(name))}
+        )
+    changes = (
+        history.objects.filter(_in(period, "history_date"), **{_SYSTEM_PATH[model]: ai_system})
+        .annotate(previous_history_id=Subquery(previous.values("history_id")[:1]))
+        .filter(~Q(history_type="~") | ~Exists(same_design))
+    )
+    total = changes.count()
+    if not total:
+        return 0, [], {}
+    rows = list(
+        changes.select_related("history_user", *_RELATED[model]).order_by(
+            "history_date", "history_id"
+        )[:limit]
+    )
+    ids = {row.previous_history_id for row in rows if row.previous_history_id}
+    before = {row.history_id: row for row in history.objects.filter(history_id__in=ids)}
+    return total, rows, before
+
+
+def rule_versions(*, ai_system: AISystem, period: Period) -> list:
+    """The judgement point versions in force at some moment of the period: the version each
+    point had at its start, and every version recorded during it. Two queries, one row per
+    (point, version), ordered by point and version."""
+    history = JudgementPoint.history
+    at_start = list(
+        history.filter(journey__ai_system=ai_system, history_date__lte=period.start)
+        .latest_of_each()
+        .exclude(history_type="-")
+        .select_related("journey")
+    )
+    during = list(
+        history.filter(journey__ai_system=ai_system, history_date__gt=period.start)
+        .filter(history_date__lt=period.end)
+        .exclude(history_type="-")
+        .select_related("journey")
+        .order_by("history_date", "history_id")
+    )
+    versions: dict = {}
+    for row in at_start + during:
+        versions.setdefault((row.id, row.version), row)
+    return sorted(versions.values(), key=lambda r: (r.journey.name, r.name, r.version))
+
+
+def briefings_in_force(*, ai_system: AISystem, first_day, last_day) -> list[SystemBriefing]:
+    """The briefing versions in force on some day of the period: the newest published by its
+    first day and every one published during it. One query (versions are few)."""
+    published = list(
+        SystemBriefing.objects.filter(ai_system=ai_system, published_on__lte=last_day)
+        .select_related("published_by")
+        .order_by("version")
+    )
+    before = [b for b in published if b.published_on <= first_day]
+    return before[-1:] + [b for b in published if b.published_on > first_day]
+
+
+# --- the people ------------------------------------------------------------------------------
+
+
+def grants_during(*, ai_system: AISystem, period: Period, limit: int) -> Bounded:
+    """Grants on the AI system or one of its journeys in force at some moment of the period.
+
+    Read from the grants' history as each stood at the end of the period (a later extension or
+    revocation does not rewrite it): valid from before the end, not ended or revoked before the
+    start. Two queries; ordered by journey (system-wide first), level (highest first), person.
+    """
+    versions = (
+        AuthorityGrant.history.filter(history_date__lt=period.end)
+        .latest_of_each()
+        .exclude(history_type="-")
+        .filter(Q(ai_system=ai_system) | Q(journey__ai_system=ai_system))
+        .filter(
+            Q(valid_from__lt=period.end)
+            & (Q(valid_until__isnull=True) | Q(valid_until__gt=period.start))
+            & (Q(revoked_at__isnull=True) | Q(revoked_at__gt=period.start))
+        )
+    )
+    total = versions.count()
+    rows = list(
+        versions.select_related("user", "level", "journey", "granted_by", "revoked_by").order_by(
+            F("journey__name").asc(nulls_first=True),
+            "-level__rank",
+            "user__username",
+            "valid_from",
+        )[:limit]
+    )
+    return Bounded(rows, total)
+
+
+def _grant_then(column: str) -> Subquery:
+    """One column of the decision's grant as recorded at the moment of the decision."""
+    return Subquery(
+        AuthorityGrant.history.filter(
+            id=OuterRef("grant_id"), history_date__lte=OuterRef("decided_at")
+        )
+        .order_by("-history_date", "-history_id")
+        .values(column)[:1]
+    )
+
+
+def decisions_outside_authority(*, ai_system: AISystem, period: Period, limit: int) -> Bounded:
+    """Decisions of the period taken without effective authority at that moment. Two queries.
+
+    A decision counts when it names no grant, or its grant: belongs to someone else, does not
+    cover the case's journey, is of a level that may not decide, was not on record, not yet
+    valid, expired or revoked at the decision (as the grant's history recorded it then), or its
+    holder lacked, on the day of the decision, a training module the level requires (the rule
+    of `literacy.services.status.current_module_ids`) or the acknowledgement of the system's
+    briefing in force that the level requires. Each row carries the reasons as flags.
+    """
+    day = TruncDate("decided_at", tzinfo=timezone.get_current_timezone())
+    newest_requalifying = (
+        TrainingModuleVersion.objects.filter(
+            module_id=OuterRef(OuterRef("module_id")),
+            requires_requalification=True,
+            published_on__lte=OuterRef(OuterRef(OuterRef("decided_day"))),
+        )
+        .order_by("-version")
+        .values("version")[:1]
+    )
+    current_completion = TrainingCompletion.objects.filter(
+        user_id=OuterRef(OuterRef("reviewer_id")),
+        module_version__module_id=OuterRef("module_id"),
+        passed=True,
+        completed_on__lte=OuterRef(OuterRef("decided_day")),
+        expires_on__gt=OuterRef(OuterRef("decided_day")),
+        module_version__version__gte=Coalesce(Subquery(newest_requalifying), Value(0)),
+    )
+    missing_module = TrainingRequirement.objects.filter(
+        authority_level_id=OuterRef("grant__level_id")
+    ).exclude(Exists(current_completion))
+    briefing_then = (
+        SystemBriefing.objects.filter(
+            ai_system=ai_system, published_on__lte=OuterRef("decided_day")
+        )
+        .order_by("-version")
+        .values("pk")[:1]
+    )
+    briefing_required = BriefingRequirement.objects.filter(
+        authority_level_id=OuterRef("grant__level_id"), ai_system=ai_system
+    )
+    acknowledged = BriefingAcknowledgement.objects.filter(
+        user_id=OuterRef("reviewer_id"),
+        briefing_id=OuterRef("briefing_then"),
+        acknowledged_at__lte=OuterRef("decided_at"),
+    )
+
+    def flag(condition: Q) -> ExpressionWrapper:
+        return ExpressionWrapper(condition, output_field=BooleanField())
+
+    decisions = (
+        Decision.objects.filter(_in(period, "decided_at"), case__journey__ai_system=ai_system)
+        .annotate(
+            decided_day=day,
+            grant_version=_grant_then("history_id"),
+            grant_from=_grant_then("valid_from"),
+            grant_until=_grant_then("valid_until"),
+            grant_revoked=_grant_then("revoked_at"),
+            briefing_then=Subquery(briefing_then),
+        )
+        .annotate(
+            no_grant=flag(Q(grant__isnull=True)),
+            other_person=flag(Q(grant__isnull=False) & ~Q(grant__user_id=F("reviewer_id"))),
+            other_scope=flag(
+                Q(grant__isnull=False)
+                & ~Q(grant__journey_id=F("case__journey_id"))
+                & ~Q(grant__ai_system_id=F("case__journey__ai_system_id"))
+            ),
+            may_not_decide=flag(Q(grant__level__may_decide=False)),
+            not_in_force=flag(
+                Q(grant__isnull=False)
+                & (
+                    Q(grant_version__isnull=True)
+                    | Q(grant_from__gt=F("decided_at"))
+                    | Q(grant_until__lte=F("decided_at"))
+                    | Q(grant_revoked__lte=F("decided_at"))
+                )
+            ),
+            training_missing=Exists(missing_module),
+            briefing_missing=flag(
+                Q(grant__isnull=False)
+                & Q(briefing_then__isnull=False)
+                & Exists(briefing_required)
+                & ~Exists(acknowledged)
+            ),
+        )
+        .filter(
+            Q(no_grant=True)
+            | Q(other_person=True)
+            | Q(other_scope=True)
+            | Q(may_not_decide=True)
+            | Q(not_in_force=True)
+            | Q(training_missing=True)
+            | Q(briefing_missing=True)
+        )
+    )
+    total = decisions.count()
+    rows = []
+    if total:
+        rows = list(
+            decisions.select_related("reviewer", "case__journey", "grant__level").order_by(
+                "decided_at", "pk"
+            )[:limit]
+        )
+    return Bounded(rows, total)
+
+
+# --- activity --------------------------------------------------------------------------------
+
+
+def cases_opened(*, ai_system: AISystem, period: Period) -> int:
+    """Cases of the AI system opened in the period. One query."""
+    return Case.objects.filter(_in(period, "opened_at"), journey__ai_system=ai_system).count()
+
+
+def four_eyes_outcomes(*, ai_system: AISystem, period: Period) -> dict:
+    """Second reviews of four-eyes cases taken in the period: how many confirmed the first
+    decision (the case was decided in that round) and how many did not (the two disagreed, or
+    the second reviewer escalated, and the case went up a level). One query."""
+    row = Decision.objects.filter(
+        _in(period, "decided_at"),
+        case__journey__ai_system=ai_system,
+        stage=DecisionStage.SECOND,
+    ).aggregate(
+        second_reviews=Count("pk"),
+        confirmed=Count(
+            "pk",
+            filter=Q(case__status=CaseStatus.DECIDED, case__review_round=F("review_round"))
+            & ~Q(outcome=DecisionOutcome.ESCALATE),
+        ),
+    )
+    row["not_confirmed"] = row["second_reviews"] - row["confirmed"]
+    return row
+
+
+def outcome_answers(*, ai_system: AISystem, period: Period) -> dict:
+    """Complaints among the outcomes reported in the period (those the metrics do not count),
+    with the same scope rule as `oversight.metrics` (through the case or the gate call)."""
+    return Outcome.objects.filter(
+        _in(period, "reported_at"),
+        Q(case__journey__ai_system=ai_system) | Q(evaluation__ai_system=ai_system),
+    ).aggregate(
+        complaint_answers=Count("pk", filter=Q(complaint__isnull=False)),
+        complaints=Count("pk", filter=Q(complaint=True)),
+    )
+
+
+def recent_overrides(*, ai_system: AISystem, period: Period, limit: int) -> list[Decision]:
+    """The most recent overriding decisions of the period, newest first. One query."""
+    return list(
+        Decision.objects.filter(
+            _in(period, "decided_at"),
+            case__journey__ai_system=ai_system,
+            is_override=True,
+            outcome__in=LIVE_OUTCOMES,
+        )
+        .select_related("reviewer", "override_reason", "case__journey", "authority_level")
+        .order_by("-decided_at", "-pk")[:limit]
+    )
+
+
+def bucket_size(period: Period) -> str:
+    """Days for periods up to two months, weeks beyond."""
+    return "day" if period.end - period.start <= datetime.timedelta(days=62) else "week"
+
+
+def buckets(period: Period, size: str) -> list[datetime.date]:
+    """The first day of every bucket of the period, in the project time zone."""
+    first = timezone.localtime(period.start).date()
+    last = timezone.localtime(period.end - datetime.timedelta(microseconds=1)).date()
+    step = datetime.timedelta(days=1 if size == "day" else 7)
+    if size == "week":
+        first -= datetime.timedelta(days=first.weekday())
+    days = []
+    while first <= last:
+        days.append(first)
+        first += step
+    return days
+
+
+def trend(*, ai_system: AISystem, period: Period, size: str) -> dict[datetime.date, dict]:
+    """Gate calls, routed calls, live decisions and overrides per day or week. Two GROUP BY
+    queries; {first day of bucket: counts}, buckets without data absent."""
+    trunc = TruncDay if size == "day" else TruncWeek
+    tz = timezone.get_current_timezone()
+    result: dict = {}
+
+    def add(rows):
+        for row in rows:
+            bucket = row.pop("bucket")
+            key = timezone.localtime(bucket, tz).date() if timezone.is_aware(bucket) else bucket
+            if isinstance(key, datetime.datetime):
+                key = key.date()
+            result.setdefault(key, {}).update(row)
+
+    add(
+        GateEvaluation.objects.filter(_in(period, "created_at"), ai_system=ai_system)
+        .order_by()
+        .values(bucket=trunc("created_at", tzinfo=tz))
+        .annotate(gate_calls=Count("pk"), routed=Count("pk", filter=Q(route__in=ROUTED)))
+    )
+    add(
+        Decision.objects.filter(_in(period, "decided_at"), case__journey__ai_system=ai_system)
+        .order_by()
+        .values(bucket=trunc("decided_at", tzinfo=tz))
+        .annotate(
+            live_decisions=Count("pk", filter=Q(outcome__in=LIVE_OUTCOMES)),
+            overrides=Count("pk", filter=Q(outcome__in=LIVE_OUTCOMES, is_override=True)),
+        )
+    )
+    return result
+
+
+# --- the stop button and guardrails ----------------------------------------------------------
+
+
+def pause_events(*, ai_system: AISystem, period: Period, limit: int) -> Bounded:
+    """Pauses and resumptions of the AI system's journeys in the period, from the audit ledger
+    (the stop button's and the guardrails' own record). Two queries, in ledger order."""
+    events = AuditEvent.objects.filter(
+        _in(period, "occurred_at"),
+        action__in=PAUSE_ACTIONS,
+        object_type="oversight.journey",
+        payload__ai_system=ai_system.slug,
+    )
+    total = events.count()
+    rows = list(events.order_by("sequence")[:limit]) if total else []
+    return Bounded(rows, total)
+
+
+def guardrail_breaches(*, ai_system: AISystem, period: Period) -> dict:
+    """Guardrail looks in the period: how many, how many breached, how many paused. One query."""
+    return GuardrailEvaluation.objects.filter(
+        _in(period, "evaluated_at"), guardrail__journey__ai_system=ai_system
+    ).aggregate(
+        evaluations=Count("pk"),
+        breaches=Count("pk", filter=Q(breached=True)),
+        pauses=Count("pk", filter=Q(paused_automation=True)),
+    )
+
+
+# --- log integrity ---------------------------------------------------------------------------
+
+
+def ledger_facts() -> dict:
+    """Size and age of what is held, and the latest verification of the chain. Three queries."""
+    events = AuditEvent.objects.aggregate(
+        count=Count("pk"), oldest=Min("occurred_at"), newest=Max("occurred_at")
+    )
+    oldest_gate = GateEvaluation.objects.aggregate(oldest=Min("created_at"))["oldest"]
+    verification = LedgerVerification.objects.order_by("-verified_at", "-pk").first()
+    return {
+        "events": events["count"],
+        "oldest_event": events["oldest"],
+        "newest_event": events["newest"],
+        "oldest_gate_evaluation": oldest_gate,
+        "verification": verification,
+    }
