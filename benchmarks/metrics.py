@@ -11,10 +11,11 @@ What it does, in order:
    then with INSERT ... SELECT FROM generate_series: N gate evaluations over 90 days (20 % to a
    person), M cases (90 % decided, 5 % sample audits, some SLA breaches), one decision per
    decided case (about one in seven an override, timed), one judgement point per case and an
-   outcome for half of the cases; then ANALYZE. Bulk SQL writes no history rows: the metrics
+   outcome for half of the cases; then ANALYZE, and summarises the closed days of gate calls
+   as the quarter-hourly task does. Bulk SQL writes no history rows: the metrics
    never read history;
-3. times each metric of oversight.metrics for the last 30 days (best of --repeat runs), the
-   dashboard's data and the dashboard page itself (its query count included);
+3. times each metric of oversight.metrics for the last --days days (default 90; best of
+   --repeat runs), the dashboard's data and the dashboard page itself (its query count included);
 4. prints a Markdown table (paste it under "Metrics" in docs/performance.md) and drops the
    database.
 
@@ -199,7 +200,7 @@ def best_of(repeat: int, call) -> tuple[float, object]:
     return best, result
 
 
-def measure(repeat: int) -> list[tuple[str, float, str]]:
+def measure(repeat: int, days: int) -> list[tuple[str, float, str]]:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -207,7 +208,7 @@ def measure(repeat: int) -> list[tuple[str, float, str]]:
     from oversight import metrics
     from oversight.admin.dashboard import dashboard_context
 
-    period = metrics.Period.last_days(30)
+    period = metrics.Period.last_days(days)
     rows = []
 
     def run(label, call, describe=lambda result: ""):
@@ -215,6 +216,11 @@ def measure(repeat: int) -> list[tuple[str, float, str]]:
         rows.append((label, elapsed, describe(result)))
 
     run("figures (all counts and rates)", lambda: metrics.figures(period=period))
+    run(
+        "breakdown (overall, per AI system, journey, day; daily summaries)",
+        lambda: metrics.breakdown(period=period),
+        lambda result: f"{result.overall.gate_calls:,} gate calls, {len(result.day)} days",
+    )
     for dimension in metrics.DIMENSIONS:
         run(
             f"figures_by {dimension}",
@@ -237,18 +243,19 @@ def measure(repeat: int) -> list[tuple[str, float, str]]:
         lambda: metrics.automation_bias_watch(period=period),
         lambda r: f"{len(r.reviewers)} reviewers, {len(r.flagged)} flagged",
     )
-    run("dashboard data (30 days)", lambda: dashboard_context(days=30, ai_system=None))
+    run(f"dashboard data ({days} days)", lambda: dashboard_context(days=days, ai_system=None))
 
     client = Client()
     client.login(username="bench-admin", password="bench")
-    client.get("/admin/oversight/dashboard/")
+    url = f"/admin/oversight/dashboard/?days={days}"
+    client.get(url)
 
     def page():
         with CaptureQueriesContext(connection) as queries:
-            assert client.get("/admin/oversight/dashboard/").status_code == 200
+            assert client.get(url).status_code == 200
         return len(queries)
 
-    run("dashboard page (30 days)", page, lambda n: f"{n} queries")
+    run(f"dashboard page ({days} days)", page, lambda n: f"{n} queries")
     return rows
 
 
@@ -260,6 +267,9 @@ def main() -> int:
     parser.add_argument("--evaluations", type=int, default=1_000_000)
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--days", type=int, default=90, help="the period measured: the last N days (default 90)"
+    )
     parser.add_argument(
         "--keep", action="store_true", help="keep the database afterwards (to EXPLAIN queries)"
     )
@@ -289,14 +299,20 @@ def main() -> int:
         start = time.perf_counter()
         seed(args.evaluations, args.cases)
         seeded = time.perf_counter() - start
+        from oversight.services.rollups import roll_up_gate_days
+
+        start = time.perf_counter()
+        days = roll_up_gate_days()
+        rolled = time.perf_counter() - start
         print(
             f"Seeded {args.evaluations:,} gate evaluations and {args.cases:,} cases "
-            f"in {seeded:.1f} s (PostgreSQL, best of {args.repeat} runs below)."
+            f"in {seeded:.1f} s; the quarter-hourly task summarised {days} closed days of gate "
+            f"calls in {rolled:.1f} s (PostgreSQL, best of {args.repeat} runs below)."
         )
         print()
-        print("| metric (last 30 days) | time | result |")
+        print(f"| metric (last {args.days} days) | time | result |")
         print("| --- | --- | --- |")
-        for label, elapsed, note in measure(args.repeat):
+        for label, elapsed, note in measure(args.repeat, args.days):
             print(f"| {label} | {elapsed * 1000:.0f} ms | {note} |")
     finally:
         from django.db import connections

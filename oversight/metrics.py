@@ -50,6 +50,7 @@ from django.db.models import (
     OuterRef,
     Q,
     Subquery,
+    Sum,
     UUIDField,
     Value,
     When,
@@ -63,7 +64,9 @@ from oversight.models import (
     CaseStatus,
     Decision,
     DecisionOutcome,
+    GateDay,
     GateEvaluation,
+    GateRollup,
     Journey,
     Outcome,
     Route,
@@ -324,12 +327,15 @@ def figures(*, period: Period, scope: Scope = Scope()) -> Figures:
     return Figures(**{name: value or 0 for name, value in values.items()})
 
 
-def figures_by(dimension: str, *, period: Period, scope: Scope = Scope()) -> dict:
+def figures_by(
+    dimension: str, *, period: Period, scope: Scope = Scope(), only: tuple[str, ...] = ()
+) -> dict:
     """Figures per AI system, journey, judgement point, reviewer or day: {key: Figures}.
 
     Keys are primary keys (dates for "day"). One GROUP BY query per table the dimension
     applies to; figures a dimension cannot split (gate calls and outcomes by reviewer or
-    judgement point) stay 0. A case with two judgement points counts for both.
+    judgement point) stay 0. A case with two judgement points counts for both. `only`
+    ("gate", "decision", "case", "outcome") limits the work to the figures of those tables.
     """
     paths = DIMENSIONS[dimension]
     tables = _tables(period, scope)
@@ -341,7 +347,7 @@ def figures_by(dimension: str, *, period: Period, scope: Scope = Scope()) -> dic
     }
     rows: dict = {}
     for table, path in paths.items():
-        if path is None:
+        if path is None or (only and table not in only):
             continue
         if dimension == "day":
             key = TruncDate(path, tzinfo=datetime.UTC)
@@ -357,6 +363,41 @@ def figures_by(dimension: str, *, period: Period, scope: Scope = Scope()) -> dic
     for group, values in rows.items():
         result[group] = Figures(**values)
     return result
+
+
+def _gate_summaries(gate_calls, period: Period, scope: Scope):
+    """Split the period's gate calls into whole UTC days already summarised (GateDay rows,
+    grouped like the rest) and the remaining calls, still to be counted one by one: the
+    period's partial first and last days and any day not summarised yet.
+
+    Summaries hold no judgement point or reviewer, so such scopes count every call.
+    """
+    if scope.judgement_point is not None or scope.reviewer is not None:
+        return gate_calls, []
+    until = GateRollup.objects.values_list("complete_until", flat=True).first()
+    start = period.start.astimezone(datetime.UTC)
+    first_whole = start.date() if start.time() == datetime.time() else start.date() + DAY
+    end_whole = min(period.end.astimezone(datetime.UTC).date(), until or first_whole)
+    if end_whole <= first_whole:
+        return gate_calls, []
+
+    def midnight(day):
+        return datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
+
+    days = GateDay.objects.filter(day__gte=first_whole, day__lt=end_whole)
+    if scope.ai_system is not None:
+        days = days.filter(ai_system=scope.ai_system)
+    if scope.journey is not None:
+        days = days.filter(journey=scope.journey)
+    summaries = (
+        days.order_by()
+        .values(group_journey=F("journey_id"), group_day=F("day"))
+        .annotate(gate_calls=Sum("gate_calls"), routed_to_humans=Sum("routed_to_humans"))
+    )
+    rest = gate_calls.filter(
+        Q(created_at__lt=midnight(first_whole)) | Q(created_at__gte=midnight(end_whole))
+    )
+    return rest, summaries
 
 
 @dataclass
@@ -399,15 +440,21 @@ def breakdown(*, period: Period, scope: Scope = Scope()) -> Breakdown:
         for name, value in row.items():
             values[name] = values.get(name, 0) + (value or 0)
 
-    for table, (journey_path, day_path) in _JOURNEY_AND_DAY.items():
+    def grouped(table: str):
+        journey_path, day_path = _JOURNEY_AND_DAY[table]
+        queryset = tables[table]
+        if table == "gate":
+            queryset, summaries = _gate_summaries(queryset, period, scope)
+            yield from summaries
         journey_key = F(journey_path) if isinstance(journey_path, str) else journey_path
-        grouped = (
-            tables[table]
-            .order_by()
+        yield from (
+            queryset.order_by()
             .values(group_journey=journey_key, group_day=TruncDate(day_path, tzinfo=datetime.UTC))
             .annotate(**counts[table])
         )
-        for row in grouped:  # at most journeys x days rows
+
+    for table in _JOURNEY_AND_DAY:
+        for row in grouped(table):  # at most journeys x days rows
             journey, day = row.pop("group_journey"), row.pop("group_day")
             add(overall, row)
             if journey is not None:

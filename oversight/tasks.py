@@ -40,6 +40,15 @@ def evaluate_guardrails() -> str:
     return str(evaluate())
 
 
+def roll_up_gate_days() -> str:
+    """Every quarter hour: summarise the closed days of gate calls not summarised yet."""
+    from oversight.services.rollups import roll_up_gate_days as roll_up
+    from oversight.services.rollups import summarised_until
+
+    added = roll_up()
+    return f"{added} day(s) of gate calls summarised; complete until {summarised_until()}"
+
+
 def generate_report(request_id: str) -> str:
     """Render one requested report and store it as issued evidence (once, however often run)."""
     from oversight.models import ReportRequest

@@ -26,6 +26,7 @@ from audit.protection import allow_retention_purge, end_retention_purge
 from audit.services.ledger import PURGE_ACTION, Actor, append_event, verify_ledger
 from oversight.exceptions import DomainError
 from oversight.models import GateEvaluation
+from oversight.services.rollups import recompute_gate_days
 
 MINIMUM_RETENTION_DAYS = 183  # six months
 DEFAULT_RETENTION_DAYS = 730
@@ -193,6 +194,10 @@ def purge_expired(*, now=None, actor: Actor, dry_run: bool = False) -> PurgeRepo
             _, deleted = GateEvaluation.objects.filter(pk__in=batch).delete()
             report.gate_deleted += deleted.get(GateEvaluation._meta.label, 0)
         end_retention_purge(connection)
+        if report.gate_deleted:
+            # The daily summaries of the thinned days count what is left.
+            cutoff_day = report.gate_cutoff.astimezone(datetime.UTC).date()
+            recompute_gate_days(None, cutoff_day + datetime.timedelta(days=1))
         if report.deleted_anything:
             report.event = append_event(actor=actor, action=PURGE_ACTION, payload=_payload(report))
     return report

@@ -250,7 +250,8 @@ def dashboard_context(*, days: int, ai_system: AISystem | None, now=None) -> dic
         journeys = journeys.filter(ai_system=ai_system)
         systems = systems.filter(pk=ai_system.pk)
         points = points.filter(journey__ai_system=ai_system)
-    by_point = figures_by("judgement_point", period=period, scope=scope)
+    # The chart shows each point's override rate: its decisions are all it needs.
+    by_point = figures_by("judgement_point", period=period, scope=scope, only=("decision",))
     days_list = period.days()
     empty = Figures()
     point_rows = [

@@ -35,6 +35,7 @@ from oversight.models.reports import (
     ReportStatus,
     RequestedVia,
 )
+from oversight.models.rollups import GateDay, GateRollup
 from oversight.models.systems import AISystem, AutomationState, Journey, RiskCategory
 
 __all__ = [
@@ -54,7 +55,9 @@ __all__ = [
     "Decision",
     "DecisionOutcome",
     "DecisionStage",
+    "GateDay",
     "GateEvaluation",
+    "GateRollup",
     "Guardrail",
     "GuardrailEvaluation",
     "GuardrailKind",

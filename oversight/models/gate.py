@@ -60,6 +60,7 @@ class GateEvaluation(models.Model):
             models.Index(fields=["journey", "created_at"]),
             models.Index(fields=["ai_system", "created_at"]),
             models.Index(fields=["subject_ref"]),
+            models.Index(fields=["created_at"]),  # periods without a journey or AI system
         ]
 
     def __str__(self) -> str:

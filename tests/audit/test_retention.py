@@ -267,3 +267,20 @@ def test_the_command_explains_a_refusal(settings):
     settings.RETENTION_LEDGER_DAYS = 30
     with pytest.raises(CommandError, match="RETENTION_LEDGER_DAYS=30: audit events must be kept"):
         call_command("purge_retention")
+
+
+def test_the_daily_summaries_of_purged_days_count_what_is_left():
+    from oversight.metrics import Period, breakdown, figures
+    from oversight.services.rollups import roll_up_gate_days
+
+    GateEvaluationFactory(created_at=OLD)
+    CaseFactory(evaluation=GateEvaluationFactory(created_at=OLD))
+    GateEvaluationFactory(created_at=RECENT)
+    roll_up_gate_days(now=NOW)
+    everything = Period(start=OLD - datetime.timedelta(days=2), end=NOW)
+    assert breakdown(period=everything).overall.gate_calls == 3
+
+    purge_expired(now=NOW, actor=PURGER)
+
+    assert breakdown(period=everything).overall == figures(period=everything)
+    assert breakdown(period=everything).overall.gate_calls == 2

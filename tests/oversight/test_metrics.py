@@ -293,3 +293,15 @@ def test_the_breakdown_equals_figures_and_figures_by_one_by_one(data, scope):
     assert result.overall.gate_calls or scope.reviewer or scope.judgement_point
     for dimension in ("ai_system", "journey", "day"):
         assert getattr(result, dimension) == figures_by(dimension, period=MAY, scope=scope)
+
+
+def test_figures_by_can_be_limited_to_some_tables(data):
+    full = figures_by("judgement_point", period=MAY)
+    decisions_only = figures_by("judgement_point", period=MAY, only=("decision",))
+    assert decisions_only.keys() == full.keys()
+    for point, item in decisions_only.items():
+        assert (item.live_decisions, item.overrides) == (
+            full[point].live_decisions,
+            full[point].overrides,
+        )
+        assert item.cases_decided == 0 < full[point].cases_decided
