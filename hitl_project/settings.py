@@ -168,6 +168,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": ENV.get("LOG_LEVEL", "INFO")},
+    # WeasyPrint narrates every layout step and fontTools every font subset at INFO: only their
+    # warnings (a refused URL, a missing font) belong in the product's log.
+    "loggers": {
+        name: {"level": "WARNING"} for name in ("weasyprint", "weasyprint.progress", "fontTools")
+    },
 }
 
 # History is read "as of" a date by reports: index (history_date, object id) together.

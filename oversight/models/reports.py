@@ -137,7 +137,7 @@ class IssuedReport(models.Model):
         ordering = ["-generated_at"]
 
     def __str__(self) -> str:
-        return f"{self.title} {self.subtitle}".strip()
+        return f"{self.title} ({self.subtitle})" if self.subtitle else self.title
 
     def save(self, *args, **kwargs):
         if not self._state.adding:

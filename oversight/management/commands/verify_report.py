@@ -41,7 +41,7 @@ class Command(BaseCommand):
         generated = timezone.localtime(report.generated_at).isoformat(timespec="seconds")
         self.stdout.write(
             self.style.SUCCESS(
-                f"Issued by HITL Oversight: {report.title} {report.subtitle}, report {report.pk}, "
+                f"Issued by HITL Oversight: {report}, report {report.pk}, "
                 f"generated {generated}, sha256 {digest}"
             )
         )

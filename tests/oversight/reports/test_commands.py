@@ -160,7 +160,7 @@ def test_verify_accepts_an_issued_pdf(tmp_path):
 
     first = out.splitlines()[0]
     assert first == (
-        f"Issued by HITL Oversight: {report.title} {report.subtitle}, report {report.pk}, "
+        f"Issued by HITL Oversight: {report}, report {report.pk}, "
         f"generated 2026-06-15T09:30:00+00:00, sha256 {report.sha256}"
     )
     assert f"covers the audit ledger up to #{report.ledger_sequence}" in out
