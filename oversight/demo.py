@@ -1510,6 +1510,7 @@ def _case(run: _Run, spec: _CaseSpec, case_id: uuid.UUID) -> None:
     # Opened for the AI system, not by a person: the history row names no user.
     case._change_reason = f"Demo data: opened by seed_demo for AI system {run.system.slug}"
     _save(case, by=None)
+    del case._change_reason  # the reason of this save only, not of the decisions' saves
     case.judgement_points.set(points)
     run.result.count("cases", created=True)
     append_event(

@@ -8,12 +8,14 @@ untrusted text: the template prints it escaped, never as markup. Long parts are 
 rest counted, because WeasyPrint's time grows steeply with long tables.
 """
 
+import datetime
 import json
 import uuid
 
 from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from oversight.models import (
@@ -47,6 +49,8 @@ def _text(value, limit: int = VALUE_LIMIT) -> str:
     """A value as plain text (JSON for structures), cut at `limit` characters with a count."""
     if value is None:
         text = "–"
+    elif isinstance(value, datetime.datetime):  # in the report's time zone, to the second
+        text = timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
     elif isinstance(value, str):
         text = value
     elif isinstance(value, dict | list):

@@ -320,6 +320,7 @@ def open_case(
     )
     case._change_reason = f"Opened through the API by AI system {ai_system.slug}"
     case.save()
+    del case._change_reason  # the reason of this save only: later saves give their own
     append_event(
         actor=Actor.for_ai_system(ai_system),
         action="case.opened",
