@@ -249,7 +249,9 @@ def test_dossier_lists_the_versions_and_the_ledger_events_with_their_hashes(stor
     assert "1 2026-06-01 12:00:00 UTC refund-bot AI system case.opened" in text
     assert "status: claimed → awaiting_second_review" in text
     assert "review_round: 1 → 2" in text
-    assert "Created #1 HITL Oversight first version" in text
+    # History ids come from a sequence that PostgreSQL does not rewind between tests.
+    first = story.history.order_by("history_id").first().history_id
+    assert f"Created #{first} HITL Oversight first version" in text
     assert report.ledger_sequence == 8
     assert f"event #8 · {events[-1].hash}" in text
 
