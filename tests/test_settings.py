@@ -79,6 +79,17 @@ def test_database_url_selects_postgresql():
     assert (config["HOST"], config["NAME"], config["USER"]) == ("db.internal", "oversight", "app")
     assert "transaction_mode" not in config["OPTIONS"]
     assert config["OPTIONS"]["options"] == "-c jit=off"
+    assert config["OPTIONS"]["server_side_binding"] is True
+    assert config["OPTIONS"]["prepare_threshold"] == 5
+
+
+def test_prepared_statements_can_be_turned_off_for_a_transaction_pooler():
+    config = database_config(
+        {"DATABASE_URL": "postgres://app@db/oversight", "DATABASE_PREPARED_STATEMENTS": "0"},
+        base_dir=PROJECT_DIR,
+    )
+    assert "server_side_binding" not in config["OPTIONS"]
+    assert "prepare_threshold" not in config["OPTIONS"]
 
 
 def test_postgresql_options_from_the_url_are_kept_after_jit_off():
