@@ -22,6 +22,7 @@ from oversight.metrics import (
     Period,
     Scope,
     breakdown,
+    calibration_by_confidence,
     cases_behind,
     customer_effort_by_route,
     figures_by,
@@ -172,8 +173,10 @@ def trend_svg(days: list[datetime.date], series: dict[str, list[float | None]]) 
     )
 
 
-def bar_svg(rows: list[tuple[str, float | None]]) -> str:
-    """Horizontal bars of rates (0 to 1), one per labelled row."""
+def bar_svg(
+    rows: list[tuple[str, float | None]], *, title: str = "Override rate per judgement point"
+) -> str:
+    """Horizontal bars of rates (0 to 1), one per labelled row; `title` names the chart."""
     width, label_w, bar_h, gap = 640, 240, 16, 6
     plot_w = width - label_w - 70
     parts = []
@@ -199,9 +202,10 @@ def bar_svg(rows: list[tuple[str, float | None]]) -> str:
     height = max(len(rows), 1) * (bar_h + gap)
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" role="img" '
-        'aria-label="Override rate per judgement point">{}</svg>',
+        'aria-label="{}">{}</svg>',
         width,
         height,
+        title,
         mark_safe("".join(parts)),  # each part built by format_html
     )
 
@@ -260,6 +264,10 @@ def dashboard_context(*, days: int, ai_system: AISystem | None, now=None) -> dic
         if point.pk in by_point and by_point[point.pk].live_decisions
     ]
     effort = customer_effort_by_route(period=period, scope=scope)
+    bands = [
+        (f"confidence {band.low:.1f}–{band.high:.1f} ({band.cases})", band.override_rate)
+        for band in calibration_by_confidence(period=period, scope=scope)
+    ]
     return {
         "period": period,
         "days": days,
@@ -288,6 +296,8 @@ def dashboard_context(*, days: int, ai_system: AISystem | None, now=None) -> dic
             },
         ),
         "bars_svg": bar_svg(point_rows),
+        "bands_svg": bar_svg(bands, title="Override rate per AI confidence band"),
+        "has_bands": bool(bands),
         "has_points": bool(point_rows),
     }
 

@@ -7,7 +7,6 @@ on paper. Inline SVG is vector output and fetches nothing.
 
 import re
 
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from oversight.admin.dashboard import bar_svg, trend_svg
@@ -15,7 +14,6 @@ from oversight.admin.dashboard import bar_svg, trend_svg
 __all__ = ["bar_chart", "trend_chart"]
 
 _HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
-_DASHBOARD_BAR_LABEL = 'aria-label="Override rate per judgement point"'
 _DASHBOARD_BAR_FILL = 'fill="#ba2121"'
 
 
@@ -29,11 +27,10 @@ def bar_chart(
 ) -> SafeString:
     """Horizontal bars of rates (0 to 1), one per labelled row, named `label` for readers.
 
-    The dashboard's `bar_svg` with its accessible name and bar colour replaced: its own name
-    the dashboard's override-rate figure, and red suits a rate that should stay low, not a
-    share that should be high. `colour` must be a #rrggbb value.
+    The dashboard's `bar_svg`, named `label` and with its bar colour replaced: red suits a rate
+    that should stay low, not a share that should be high. `colour` must be a #rrggbb value.
     """
     if not _HEX_COLOUR.fullmatch(colour):
         raise ValueError("colour must be written #rrggbb")
-    svg = str(bar_svg(rows)).replace(_DASHBOARD_BAR_LABEL, f'aria-label="{escape(label)}"', 1)
+    svg = str(bar_svg(rows, title=label))
     return mark_safe(svg.replace(_DASHBOARD_BAR_FILL, f'fill="{colour}"'))

@@ -50,7 +50,8 @@ def test_managers_and_compliance_officers_see_the_figures(client, data, frozen, 
     assert journeys["Support / Refunds"]["routed_share"] == "75.0 %"
     assert journeys["Credit / Limits"]["figures"].sla_breaches == 1
     content = response.content.decode()
-    assert content.count('role="img"') == 2  # the trend and the bars
+    assert content.count('role="img"') == 3  # the trend, the points' bars, the bands' bars
+    assert 'aria-label="Override rate per AI confidence band"' in content
     assert "<polyline" in content
     assert "http" not in content.split("<h2>Overall</h2>")[1].split("</svg>")[0].replace(
         "http://www.w3.org/2000/svg", ""
