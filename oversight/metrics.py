@@ -86,7 +86,7 @@ def _via_evaluation(column: str) -> Subquery:
     # A correlated lookup by primary key: joining the gate evaluations instead makes
     # PostgreSQL hash the whole (large) table to serve the few outcomes that need it.
     return Subquery(
-        GateEvaluation.objects.filter(pk=OuterRef("evaluation_id")).values(column),
+        GateEvaluation.objects.filter(pk=OuterRef("evaluation_id")).order_by().values(column),
         output_field=UUIDField(),
     )
 
@@ -285,12 +285,15 @@ def _decision_counts() -> dict:
     }
 
 
-def _case_counts(period: Period) -> dict:
+def _case_counts(period: Period, *, distinct: bool = True) -> dict:
+    # DISTINCT matters only where a join repeats a case (per reviewer: one row per decision).
     return {
         "cases_decided": Count(
-            "pk", distinct=True, filter=Q(status=CaseStatus.DECIDED) & _in(period, "decided_at")
+            "pk",
+            distinct=distinct,
+            filter=Q(status=CaseStatus.DECIDED) & _in(period, "decided_at"),
         ),
-        "sla_breaches": Count("pk", distinct=True, filter=_in(period, "sla_breached_at")),
+        "sla_breaches": Count("pk", distinct=distinct, filter=_in(period, "sla_breached_at")),
     }
 
 
@@ -428,7 +431,9 @@ def breakdown(*, period: Period, scope: Scope = Scope()) -> Breakdown:
     counts = {
         "gate": _gate_counts(),
         "decision": _decision_counts(),
-        "case": _case_counts(period),
+        # Grouped by the case's own journey and day, and scopes filter through subqueries: no
+        # join repeats a case here, so no DISTINCT (a sort PostgreSQL would do for nothing).
+        "case": _case_counts(period, distinct=False),
         "outcome": _outcome_counts(),
     }
     system_of = dict(Journey.objects.values_list("pk", "ai_system_id"))
