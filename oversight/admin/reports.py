@@ -28,7 +28,7 @@ from oversight.models import (
     ReportStatus,
     RequestedVia,
 )
-from oversight.services.reports import request_report
+from oversight.services.reports import record_download, request_report
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -293,6 +293,7 @@ class IssuedReportAdmin(ViewOnlyAdmin):
         if not request.user.has_perm("oversight.view_issuedreport"):
             raise PermissionDenied
         report = get_object_or_404(IssuedReport, pk=report_id)
+        record_download(user=request.user, report=report)
         response = HttpResponse(bytes(report.content), content_type="application/pdf")
         response["Content-Disposition"] = content_disposition_header(
             as_attachment=True, filename=report_filename(report)

@@ -4,7 +4,8 @@ A person (admin), the command line or the monthly schedule requests a report; a 
 renders it (`oversight.reports.rendering.render_report`) and stores the exact PDF bytes as an
 IssuedReport with their SHA-256, so a copy handed to an auditor can later be checked byte for
 byte (`find_issued`, `manage.py verify_report`). Each step is in the audit ledger:
-"report.requested", then "report.generated" or "report.failed".
+"report.requested", then "report.generated" or "report.failed"; each download from the admin
+is "report.downloaded".
 
 Who may request: a person with `oversight.add_reportrequest` (compliance officers). Two callers
 have no person behind them and are not checked: the command line without `--user` (the operator
@@ -430,3 +431,19 @@ def request_monthly_reports(today: datetime.date | None = None) -> list[ReportRe
             )
         )
     return requested
+
+
+def record_download(*, user, report: IssuedReport) -> None:
+    """Write to the ledger that `user` took a copy of an issued report (who, which, its hash).
+
+    Rules: `oversight.view_issuedreport` is required. Evidence handed out is itself evidence:
+    an auditor can ask who had which copy.
+    """
+    if user is None or not user.has_perm("oversight.view_issuedreport"):
+        raise NotAllowed("You may not download reports; compliance officers may.")
+    append_event(
+        actor=Actor.for_user(user),
+        action="report.downloaded",
+        obj=report,
+        payload={"report": str(report.pk), "kind": report.kind, "sha256": report.sha256},
+    )

@@ -108,6 +108,9 @@ def test_a_compliance_officer_requests_watches_and_downloads_a_report(
     assert download.content == bytes(issued.content)
     assert download.content.startswith(b"%PDF")
     assert hashlib.sha256(download.content).hexdigest() == issued.sha256
+    taken = AuditEvent.objects.get(action="report.downloaded")
+    assert (taken.actor_label, taken.object_id) == (officer.username, str(issued.pk))
+    assert taken.payload["sha256"] == issued.sha256
 
 
 @pytest.mark.parametrize(
@@ -173,6 +176,7 @@ def test_a_reviewer_may_not_request_see_or_download_reports(client):
     assert client.get(REQUESTS).status_code == 403
     assert client.get(ISSUED).status_code == 403
     assert client.get(download_url(report.pk)).status_code == 403
+    assert not AuditEvent.objects.filter(action="report.downloaded").exists()
     assert ReportRequest.objects.count() == 1  # only the factory's
 
 
