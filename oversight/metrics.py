@@ -367,6 +367,11 @@ def figures_by(
     return result
 
 
+def utc_midnight(day: datetime.date) -> datetime.datetime:
+    """The start of a UTC day, as the metrics' days are."""
+    return datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
+
+
 def _gate_summaries(gate_calls, period: Period, scope: Scope):
     """Split the period's gate calls into whole UTC days already summarised (GateDay rows,
     grouped like the rest) and the remaining calls, still to be counted one by one: the
@@ -383,9 +388,6 @@ def _gate_summaries(gate_calls, period: Period, scope: Scope):
     if end_whole <= first_whole:
         return gate_calls, []
 
-    def midnight(day):
-        return datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
-
     days = GateDay.objects.filter(day__gte=first_whole, day__lt=end_whole)
     if scope.ai_system is not None:
         days = days.filter(ai_system=scope.ai_system)
@@ -397,7 +399,7 @@ def _gate_summaries(gate_calls, period: Period, scope: Scope):
         .annotate(gate_calls=Sum("gate_calls"), routed_to_humans=Sum("routed_to_humans"))
     )
     rest = gate_calls.filter(
-        Q(created_at__lt=midnight(first_whole)) | Q(created_at__gte=midnight(end_whole))
+        Q(created_at__lt=utc_midnight(first_whole)) | Q(created_at__gte=utc_midnight(end_whole))
     )
     return rest, summaries
 

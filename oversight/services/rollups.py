@@ -18,21 +18,19 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from oversight.models import GateDay, GateEvaluation, GateRollup, Route
+from oversight.metrics import ROUTED, utc_midnight
+from oversight.models import GateDay, GateEvaluation, GateRollup
 
 GRACE = datetime.timedelta(minutes=10)
 DAYS_PER_STEP = 31
-ROUTED = [Route.HUMAN, Route.BLOCKED]
-
-
-def midnight(day: datetime.date) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
 
 
 def _summaries(first: datetime.date, end: datetime.date) -> list[GateDay]:
     """GateDay rows for the days [first, end), from the gate evaluations (one GROUP BY)."""
     rows = (
-        GateEvaluation.objects.filter(created_at__gte=midnight(first), created_at__lt=midnight(end))
+        GateEvaluation.objects.filter(
+            created_at__gte=utc_midnight(first), created_at__lt=utc_midnight(end)
+        )
         .order_by()
         .values("journey_id", "ai_system_id", day=TruncDate("created_at", tzinfo=datetime.UTC))
         .annotate(calls=Count("pk"), routed=Count("pk", filter=Q(route__in=ROUTED)))
