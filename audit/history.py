@@ -1,5 +1,6 @@
 """django-simple-history wiring shared by every evidence model, and reading it back."""
 
+import dataclasses
 import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -46,3 +47,62 @@ def as_of(model_or_instance, moment: datetime.datetime):
         return history.as_of(moment)
     except model.DoesNotExist:
         return None
+
+
+def history_token(instance) -> str:
+    """A token that changes whenever a history row is written for `instance`.
+
+    Count and highest id together: on PostgreSQL ids come from a sequence, so a transaction that
+    took a lower id can commit after a higher one; the count still moves when it does. Forms
+    carry the token they were loaded with to spot an edit made in the meantime.
+    """
+    from django.db.models import Count, Max
+
+    history = getattr(instance, instance._meta.simple_history_manager_attribute)
+    figures = history.aggregate(rows=Count("pk"), last=Max("pk"))
+    return f"{figures['rows']}-{figures['last'] or 0}"
+
+
+# Moved by every save, so they tell nothing about what changed.
+UNTOLD_FIELDS = {"created_at", "updated_at"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Change:
+    """One saved version of an object: who saved it, when, and which fields it changed."""
+
+    by: str
+    at: datetime.datetime
+    fields: list[tuple[str, object, object]]  # (verbose field name, old value, new value)
+
+
+def changes_since(instance, token: str) -> list[Change]:
+    """The versions of `instance` saved after the one `token` (from `history_token`) named.
+
+    Rows are those not yet counted when the token was taken: the newest `rows now - rows then`,
+    oldest first, each compared with the version before it.
+    """
+    try:
+        rows_then = int(token.split("-", 1)[0])
+    except ValueError:
+        rows_then = 0
+    history = getattr(instance, instance._meta.simple_history_manager_attribute)
+    records = list(history.select_related("history_user").order_by("history_date", "pk"))
+    changes = []
+    for index in range(max(rows_then, 1), len(records)):
+        record, before = records[index], records[index - 1]
+        fields = [
+            (
+                str(field.verbose_name),
+                getattr(before, field.attname),
+                getattr(record, field.attname),
+            )
+            for field in instance._meta.concrete_fields
+            if field.name not in UNTOLD_FIELDS
+            and hasattr(record, field.attname)
+            and getattr(before, field.attname) != getattr(record, field.attname)
+        ]
+        user = record.history_user
+        by = (user.get_full_name() or user.get_username()) if user else "the system"
+        changes.append(Change(by=by, at=record.history_date, fields=fields))
+    return changes

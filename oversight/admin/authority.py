@@ -15,6 +15,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -22,7 +23,9 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from guardian.conf import settings as guardian_settings
 
+from audit.history import history_token
 from oversight.admin.common import HistoryAdmin, ViewOnlyHistoryAdmin
+from oversight.admin.concurrency import TOKEN_FIELD, conflict_message
 from oversight.exceptions import DomainError
 from oversight.models import (
     AISystem,
@@ -266,14 +269,28 @@ class AuthorityGrantAdmin(ViewOnlyHistoryAdmin):
         form = form_class(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                grant = call(grant, form.cleaned_data)
+                with transaction.atomic():
+                    # Extending or revoking what the person did not see is refused: another
+                    # manager may have changed the grant since the page was opened.
+                    AuthorityGrant.objects.select_for_update().filter(pk=grant.pk).exists()
+                    conflict = conflict_message(grant, request.POST.get(TOKEN_FIELD, ""))
+                    if conflict:
+                        raise DomainError(conflict)
+                    grant = call(grant, form.cleaned_data)
             except DomainError as error:
                 form.add_error(None, error.message)
             else:
                 self.message_user(request, f"{verb}d: {grant}.", messages.SUCCESS)
                 return redirect(self._url("change", grant.pk))
         return self._render(
-            request, "grant_change_form.html", f"{verb} a grant", form=form, grant=grant, verb=verb
+            request,
+            "grant_change_form.html",
+            f"{verb} a grant",
+            form=form,
+            grant=grant,
+            verb=verb,
+            edit_version_field=TOKEN_FIELD,
+            edit_version_token=history_token(grant),
         )
 
     # Read-only pages.

@@ -13,6 +13,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from oversight.admin.concurrency import EditConflictMixin
+
 # Long single-line values (prompts, replies) wrap instead of widening the page.
 PRE_STYLE = "white-space: pre-wrap; overflow-wrap: anywhere; margin: 0;"
 
@@ -109,8 +111,9 @@ class StableSlugMixin:
         return {"slug": [self.slug_source]} if obj is None else {}
 
 
-class HistoryAdmin(EvidenceMixin, SimpleHistoryAdmin):
-    """Base for models with history: editable configuration, every change kept."""
+class HistoryAdmin(EditConflictMixin, EvidenceMixin, SimpleHistoryAdmin):
+    """Base for models with history: editable configuration, every change kept, and no save
+    over a version the person has not seen (`EditConflictMixin`)."""
 
 
 class ViewOnlyHistoryAdmin(ViewOnlyMixin, HistoryAdmin):

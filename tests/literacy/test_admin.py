@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from audit.history import history_token
 from audit.models import AuditEvent
 from literacy.models import TrainingCompletion
 from literacy.services.completions import record_completion
@@ -195,6 +196,7 @@ def test_correction_goes_through_the_service_and_keeps_the_old_values(
             "score": "88",
             # The learner and module are read-only on a correction.
             "user": UserFactory().pk,
+            "_loaded_version": history_token(completion),
         },
     )
 

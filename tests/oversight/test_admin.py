@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.history import history_token
 from oversight.models import Case, JudgementPoint, TriggerCondition
 from oversight.roles import REVIEWER
 from tests.factories import (
@@ -64,6 +65,9 @@ def point_form_data(point: JudgementPoint, conditions: list[TriggerCondition], *
             _, n, name = key.split("_", 2)
             key = f"conditions-{n}-{name}"
         fields[key] = value
+    # The version the page was loaded at (optimistic concurrency), for points already saved.
+    if point.pk and point.history.exists():
+        fields["_loaded_version"] = history_token(point)
     # An unticked checkbox is simply absent from a form post.
     return {key: value for key, value in fields.items() if value is not False}
 

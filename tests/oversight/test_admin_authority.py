@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from audit.history import history_token
 from oversight.models import AuthorityGrant
 from oversight.roles import COMPLIANCE_OFFICER
 from oversight.services.authority import grant_authority, revoke_grant
@@ -160,7 +161,11 @@ def test_a_manager_extends_a_grant_from_the_admin(manager_client, w):
 
     response = manager_client.post(
         url("extend", grant.pk),
-        {"valid_until": "2026-12-31T18:00", "justification": "Queue stays busy."},
+        {
+            "valid_until": "2026-12-31T18:00",
+            "justification": "Queue stays busy.",
+            "_loaded_version": history_token(grant),
+        },
     )
 
     assert response.status_code == 302
@@ -172,7 +177,10 @@ def test_a_manager_extends_a_grant_from_the_admin(manager_client, w):
 def test_a_manager_revokes_a_grant_from_the_admin(manager_client, w):
     grant = rhea_grant(w)
 
-    response = manager_client.post(url("revoke", grant.pk), {"reason": "Left the team."})
+    response = manager_client.post(
+        url("revoke", grant.pk),
+        {"reason": "Left the team.", "_loaded_version": history_token(grant)},
+    )
 
     assert response.status_code == 302
     grant.refresh_from_db()
@@ -207,7 +215,10 @@ def test_a_refused_revocation_shows_the_services_message_and_changes_nothing(man
     )
     before = snapshot()
 
-    response = manager_client.post(url("revoke", grant.pk), {"reason": "Not needed."})
+    response = manager_client.post(
+        url("revoke", grant.pk),
+        {"reason": "Not needed.", "_loaded_version": history_token(grant)},
+    )
 
     assert response.status_code == 200
     assert "You do not manage authority on Credit checker / Credit limits" in (

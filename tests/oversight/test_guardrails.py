@@ -8,6 +8,7 @@ import time_machine
 from django.core import mail
 from django_q.models import Schedule
 
+from audit.history import history_token
 from audit.models import AuditEvent
 from oversight.exceptions import NotAllowed
 from oversight.models import (
@@ -262,7 +263,7 @@ def test_creating_and_changing_a_guardrail_in_the_admin_are_ledger_events(w, cli
     assert created.object_id == str(rail.pk)
     assert created.payload["changes"]["threshold"] == [None, "0.3000"]
 
-    loosened = {**data, "threshold": "0.6"}
+    loosened = {**data, "threshold": "0.6", "_loaded_version": history_token(rail)}
     assert client.post(f"/admin/oversight/guardrail/{rail.pk}/change/", loosened).status_code == 302
     changed = AuditEvent.objects.get(action="guardrail.changed")
     assert changed.payload["changes"] == {"threshold": ["0.3000", "0.6000"]}
