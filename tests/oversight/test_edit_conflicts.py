@@ -3,9 +3,12 @@ names who changed what, keeps the person's input, and changes nothing."""
 
 import datetime
 import re
+import threading
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -254,3 +257,40 @@ def test_a_stale_extension_of_a_grant_is_refused(client, first):
     grant.refresh_from_db()
     assert grant.valid_until == later
     assert AuthorityGrant.history.filter(id=grant.pk).count() == history_rows
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_saves_from_the_same_version_at_once_one_wins(postgres_only):
+    """Both tabs loaded the same version and press save together: the row lock makes the check
+    and the save one step, so exactly one is applied and the other is told."""
+    point = JudgementPointFactory(description="start")
+    users = [SuperUserFactory(username=f"editor{n}") for n in range(2)]
+    token = history_token(point)
+    barrier = threading.Barrier(2)
+    answers, errors = {}, []
+
+    def save(n: int):
+        client = Client()
+        client.force_login(users[n])
+        data = {**point_form_data(point, [], description=f"edit {n}"), TOKEN: token}
+        try:
+            barrier.wait(timeout=10)
+            answers[n] = client.post(change_url(point), data).status_code
+        except Exception as error:  # reported below
+            errors.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=save, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert sorted(answers.values()) == [200, 302]
+    point.refresh_from_db()
+    winner = next(n for n, status in answers.items() if status == 302)
+    assert point.description == f"edit {winner}"
+    assert point.version == 2
