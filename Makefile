@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench clean manage
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (python3.11 on PATH)"; exit 1; }
@@ -40,6 +40,10 @@ test: install
 	$(MANAGE) check
 	$(MANAGE) makemigrations --check --dry-run
 	$(BIN)/pytest
+
+# Any management command inside the virtualenv: make manage ARGS="verify_audit"
+manage: install
+	$(MANAGE) $(ARGS)
 
 lint: install
 	$(BIN)/ruff check .
