@@ -5,7 +5,7 @@ from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
 from audit.services.ledger import Actor
-from oversight.admin.common import EvidenceMixin
+from oversight.admin.common import EvidenceMixin, ScopedAdminMixin
 from oversight.exceptions import DomainError
 from oversight.models import AISystemAPIKey
 from oversight.services.credentials import create_api_key, revoke_api_key
@@ -16,7 +16,7 @@ if admin.site.is_registered(APIKey):
 
 
 @admin.register(AISystemAPIKey)
-class AISystemAPIKeyAdmin(EvidenceMixin, APIKeyModelAdmin):
+class AISystemAPIKeyAdmin(ScopedAdminMixin, EvidenceMixin, APIKeyModelAdmin):
     list_display = ["name", "ai_system", "prefix", "created", "expiry_date", "revoked"]
     list_filter = ["revoked", "ai_system"]
     list_select_related = ["ai_system"]
