@@ -80,7 +80,7 @@ def test_editing_a_point_of_an_unmanaged_journey_is_refused_and_the_version_stay
     before = snapshot()
     point.description = "loosened"
 
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed, match="only its managers may add or change its judgement"):
         save_judgement_point(point=point, changed_by=w.manager)
 
     assert snapshot() == before
@@ -101,8 +101,10 @@ def test_a_point_cannot_be_moved_from_an_unmanaged_journey_to_a_managed_one(w):
 
 def test_people_outside_the_manager_role_change_no_judgement_point(w):
     before = snapshot()
-    for person in (w.rhea, None):
-        with pytest.raises(NotAllowed):
+    for person, name in ((w.rhea, "Rhea Stone"), (None, "Nobody")):
+        with pytest.raises(
+            NotAllowed, match=f"^{name} does not manage Support assistant / Refunds"
+        ):
             save_judgement_point(point=new_point(w.refunds, w), changed_by=person)
     assert snapshot() == before
 
@@ -133,7 +135,7 @@ def test_a_journey_of_an_unmanaged_system_is_neither_added_nor_changed(w):
 
     with pytest.raises(NotAllowed) as refused:
         save_journey(journey=w.credit, by=w.manager)
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed, match="does not manage Credit checker"):
         save_journey(journey=Journey(ai_system=w.checker, slug="new", name="New"), by=w.manager)
 
     assert refused.value.message == (
@@ -175,11 +177,11 @@ def test_keys_and_secrets_of_an_unmanaged_system_are_neither_revoked_nor_rotated
     api_key, _ = create_api_key(ai_system=w.checker, name="prod", actor=Actor.system("tests"))
     before = snapshot()
 
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed, match="only its managers may revoke its API keys"):
         revoke_api_key(api_key=api_key, actor=Actor.for_user(w.manager))
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed, match="only its managers may rotate its webhook secret"):
         rotate_webhook_secret(ai_system=w.checker, actor=Actor.for_user(w.manager))
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed, match="^Rhea Stone does not manage Support assistant"):
         create_api_key(ai_system=w.assistant, name="x", actor=Actor.for_user(w.rhea))
 
     assert snapshot() == before
