@@ -35,7 +35,7 @@ from literacy.models import (
 )
 from literacy.selectors import literacy_register
 from literacy.services import briefings, completions, imports
-from oversight.admin.common import HistoryAdmin, ViewOnlyMixin
+from oversight.admin.common import HistoryAdmin, ScopedAdminMixin, ViewOnlyMixin
 from oversight.exceptions import DomainError
 from oversight.models import AISystem
 
@@ -444,7 +444,7 @@ def _register_csv(register) -> HttpResponse:
 
 
 @admin.register(TrainingReminder)
-class TrainingReminderAdmin(ViewOnlyMixin, admin.ModelAdmin):
+class TrainingReminderAdmin(ScopedAdminMixin, ViewOnlyMixin, admin.ModelAdmin):
     """What the daily reminder task sent, to whom and when (written only by the task)."""
 
     list_display = ["completion", "threshold_days", "sent_at"]

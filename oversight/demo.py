@@ -209,12 +209,13 @@ def seed_demo(*, force: bool = False) -> SeedResult:
         _users(run)
         _ai_system(run)
         _journeys(run)
+        # Before the judgement points: only a manager of the system configures them.
+        _managers(run)
         _authority_levels(run)
         _judgement_points(run)
         _override_reasons(run)
         _training(run)
         _grants(run)
-        _managers(run)
         _cases(run)
         _automated_evaluations(run)
         if run.result.created_anything:

@@ -260,12 +260,8 @@ class AuthorityGrantAdmin(ViewOnlyHistoryAdmin):
     def _grant_change_view(self, request, object_id, form_class, verb, call):
         if not self._may_change_grants(request):
             raise PermissionDenied
-        grant = get_object_or_404(
-            AuthorityGrant.objects.select_related(
-                "user", "level", "journey__ai_system", "ai_system"
-            ),
-            pk=object_id,
-        )
+        # Through the admin's own (scoped) queryset, like every page naming a grant.
+        grant = self.scoped_object(request, object_id)
         form = form_class(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:

@@ -8,8 +8,10 @@ Evidence is never deleted (DESIGN.md invariant 1) and state changes go through s
 import json
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -41,6 +43,40 @@ def json_display(field_name: str):
     display.short_description = field_name.replace("_", " ")
     display.json_field = field_name
     return display
+
+
+class ScopedAdminMixin:
+    """One rule for every page that names an object (invariant 10): the object is looked up
+    through this admin's own `get_queryset(request)`, and one outside it answers 404.
+
+    Django's change, delete and history views look objects up with `get_object`, which uses the
+    scoped queryset but answers a missing object with a redirect to the admin index;
+    simple-history's history view falls back to the object's past versions when the scoped
+    queryset misses it, and its past-version view never looks at the queryset at all. Here all
+    of them, and every custom view (through `get_object` or `scoped_object`), give 404, so a
+    scope written once in `get_queryset` holds on every URL, whatever role it limits.
+    """
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            # Same answer for "does not exist" and "not yours": the id reveals nothing.
+            raise Http404(f"No {self.opts.verbose_name} with this id is visible to you.")
+        return obj
+
+    def scoped_object(self, request, object_id):
+        """The object named in a URL, from the scoped queryset; Http404 when outside it."""
+        return self.get_object(request, unquote(str(object_id)))
+
+    def history_view(self, request, object_id, extra_context=None):
+        self.scoped_object(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # simple-history then finds the version by object id and version id together, so a
+        # visible object's URL cannot show another object's past version.
+        self.scoped_object(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 class EvidenceMixin:
@@ -111,7 +147,7 @@ class StableSlugMixin:
         return {"slug": [self.slug_source]} if obj is None else {}
 
 
-class HistoryAdmin(EditConflictMixin, EvidenceMixin, SimpleHistoryAdmin):
+class HistoryAdmin(ScopedAdminMixin, EditConflictMixin, EvidenceMixin, SimpleHistoryAdmin):
     """Base for models with history: editable configuration, every change kept, and no save
     over a version the person has not seen (`EditConflictMixin`)."""
 
@@ -120,7 +156,7 @@ class ViewOnlyHistoryAdmin(ViewOnlyMixin, HistoryAdmin):
     """Base for service-written records with history (cases, decisions, grants, outcomes)."""
 
 
-class ViewOnlyAdmin(ViewOnlyMixin, EvidenceMixin, admin.ModelAdmin):
+class ViewOnlyAdmin(ScopedAdminMixin, ViewOnlyMixin, EvidenceMixin, admin.ModelAdmin):
     """Base for insert-only records without history (gate evaluations, audit events)."""
 
 

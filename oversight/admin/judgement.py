@@ -1,7 +1,9 @@
 """Admin for judgement points and their trigger conditions.
 
 Every save goes through `save_judgement_point`, which raises the point's version, so each gate
-evaluation keeps naming the exact rules it was judged by.
+evaluation keeps naming the exact rules it was judged by. A manager adds and changes points
+(and their conditions) only on the journeys they manage (superusers on all): the journey
+choices are those, other points open view-only, and the service refuses the rest.
 """
 
 from django import forms
@@ -11,6 +13,7 @@ from django.core.exceptions import ValidationError
 from oversight.admin.common import HistoryAdmin, StableSlugMixin, ViewOnlyHistoryAdmin
 from oversight.admin.systems import JourneyListFilter
 from oversight.models import JudgementPoint, TriggerCondition
+from oversight.services.authority import journeys_managed_by, manages_scope
 from oversight.services.configuration import save_judgement_point
 
 
@@ -46,11 +49,22 @@ class TriggerConditionInline(admin.TabularInline):
     form = TriggerConditionForm
     extra = 1
 
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and _manages_point(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and _manages_point(request, obj)
+
     def has_delete_permission(self, request, obj=None):
         # Removing a condition is an ordinary edit of the trigger: the point's version goes up
         # and history keeps the removed row. No role holds a delete permission (evidence), so the
         # right to change conditions is what counts here.
         return self.has_change_permission(request, obj)
+
+
+def _manages_point(request, point) -> bool:
+    """Conditions of an existing point are edited only by a manager of its journey."""
+    return point is None or manages_scope(request.user, journey=point.journey)
 
 
 @admin.register(JudgementPoint)
@@ -76,7 +90,7 @@ class JudgementPointAdmin(StableSlugMixin, HistoryAdmin):
     ]
     list_select_related = ["journey__ai_system", "required_level"]
     search_fields = ["name", "slug", "journey__name"]
-    autocomplete_fields = ["journey"]
+    # A plain select (not autocomplete): its choices are the managed journeys only.
     inlines = [TriggerConditionInline]
     fieldsets = [
         (None, {"fields": ["journey", "name", "slug", "description", "is_active", "version"]}),
@@ -97,6 +111,21 @@ class JudgementPointAdmin(StableSlugMixin, HistoryAdmin):
         (None, {"fields": ["created_at", "updated_at"]}),
     ]
     readonly_fields = ["version", "created_at", "updated_at"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "journey":
+            kwargs["queryset"] = (
+                journeys_managed_by(request.user)
+                .select_related("ai_system")
+                .order_by("ai_system__name", "name")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        if allowed and obj is not None:
+            return manages_scope(request.user, journey=obj.journey)
+        return allowed
 
     def save_model(self, request, obj, form, change):
         # A new point is saved here, before its conditions; an edited one in save_related,

@@ -11,14 +11,14 @@ from django.contrib import admin, messages
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 
-from oversight.admin.common import EvidenceMixin, ViewOnlyAdmin, json_display
+from oversight.admin.common import EvidenceMixin, ScopedAdminMixin, ViewOnlyAdmin, json_display
 from oversight.exceptions import DomainError
 from oversight.models import (
     AISystem,
@@ -133,7 +133,7 @@ def download_url(report_id) -> str:
 
 
 @admin.register(ReportRequest)
-class ReportRequestAdmin(EvidenceMixin, admin.ModelAdmin):
+class ReportRequestAdmin(ScopedAdminMixin, EvidenceMixin, admin.ModelAdmin):
     list_display = [
         "requested_at",
         "kind",
@@ -292,7 +292,9 @@ class IssuedReportAdmin(ViewOnlyAdmin):
     def download_view(self, request, report_id):
         if not request.user.has_perm("oversight.view_issuedreport"):
             raise PermissionDenied
-        report = get_object_or_404(IssuedReport, pk=report_id)
+        # Through the admin's own (scoped) queryset, like every page naming a report; the
+        # queryset defers the bytes, read here once.
+        report = self.scoped_object(request, report_id)
         record_download(user=request.user, report=report)
         response = HttpResponse(bytes(report.content), content_type="application/pdf")
         response["Content-Disposition"] = content_disposition_header(

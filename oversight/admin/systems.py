@@ -1,4 +1,9 @@
-"""Admin for AI systems and their journeys (configuration, every change kept in history)."""
+"""Admin for AI systems and their journeys (configuration, every change kept in history).
+
+A manager adds and changes journeys only on the AI systems they manage (superusers on all):
+the AI system choices are those, other journeys open view-only, and `save_journey` refuses the
+rest whatever the form sent.
+"""
 
 from django import forms
 from django.contrib import admin, messages
@@ -9,8 +14,9 @@ from audit.services.ledger import Actor
 from oversight.admin.common import HistoryAdmin, StableSlugMixin
 from oversight.exceptions import DomainError
 from oversight.models import AISystem, Journey
-from oversight.services.authority import sync_journey_holders
+from oversight.services.authority import ai_systems_managed_by, manages_scope
 from oversight.services.automation import pause_journey, resume_journey
+from oversight.services.configuration import save_journey
 from oversight.services.credentials import rotate_webhook_secret
 
 
@@ -37,7 +43,11 @@ class AISystemAdmin(StableSlugMixin, HistoryAdmin):
             self.message_user(request, "You may not change AI systems.", messages.ERROR)
             return
         ai_system = queryset.get()
-        secret = rotate_webhook_secret(ai_system=ai_system, actor=Actor.for_user(request.user))
+        try:
+            secret = rotate_webhook_secret(ai_system=ai_system, actor=Actor.for_user(request.user))
+        except DomainError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return
         self.message_user(
             request,
             f"New webhook secret for {ai_system}: {secret} — copy it into the AI system now; "
@@ -65,7 +75,7 @@ class JourneyAdmin(StableSlugMixin, HistoryAdmin):
     list_filter = ["automation_state", "ai_system"]
     list_select_related = ["ai_system"]
     search_fields = ["name", "slug", "ai_system__name"]
-    autocomplete_fields = ["ai_system"]
+    # A plain select (not autocomplete): its choices are the managed AI systems only.
     actions = ["pause_automation", "resume_automation"]
     fieldsets = [
         (None, {"fields": ["ai_system", "slug", "name", "description"]}),
@@ -97,10 +107,21 @@ class JourneyAdmin(StableSlugMixin, HistoryAdmin):
         "updated_at",
     ]
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "ai_system":
+            kwargs["queryset"] = ai_systems_managed_by(request.user).order_by("name")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        if allowed and obj is not None:
+            return manages_scope(request.user, ai_system=obj.ai_system)
+        return allowed
+
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if not change:
-            sync_journey_holders(journey=obj)
+        # The service checks the manager, keeps history, syncs a new journey's holders and
+        # writes the ledger event.
+        save_journey(journey=obj, by=request.user)
 
     def get_queryset(self, request):
         # Journey names include their AI system's; autocomplete lists use this queryset too.

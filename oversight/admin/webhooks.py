@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from audit.services.ledger import Actor
-from oversight.admin.common import ViewOnlyAdmin, pretty_json
+from oversight.admin.common import CaseScopedMixin, ViewOnlyAdmin, pretty_json
 from oversight.exceptions import DomainError
 from oversight.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from oversight.services.webhooks import retry_delivery
@@ -32,7 +32,10 @@ class WebhookAttemptInline(admin.TabularInline):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ViewOnlyAdmin):
+class WebhookDeliveryAdmin(CaseScopedMixin, ViewOnlyAdmin):
+    # The body is the signed case document: only those who may see the case see it.
+    case_lookup = "case"
+
     list_display = [
         "created_at",
         "event",

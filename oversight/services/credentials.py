@@ -3,6 +3,9 @@
 Keys are stored hashed (djangorestframework-api-key). Webhook secrets must be usable to sign, so
 they are stored encrypted (Fernet) with a key derived from FIELD_ENCRYPTION_KEY, or SECRET_KEY
 when that is unset. Neither ever appears in the audit ledger or the logs.
+
+A person changes an AI system's credentials only while managing that system (superusers on
+every system); operators' commands and the product itself act as system actors.
 """
 
 import base64
@@ -14,14 +17,25 @@ from django.conf import settings
 from django.db import transaction
 
 from audit.services.ledger import Actor, append_event
-from oversight.exceptions import DomainError, InvalidInput
+from oversight.exceptions import DomainError, InvalidInput, NotAllowed
 from oversight.models import AISystem, AISystemAPIKey
+from oversight.services.authority import manages_scope
 
 
 def _fernet() -> Fernet:
     material = settings.FIELD_ENCRYPTION_KEY or settings.SECRET_KEY
     digest = hashlib.sha256(b"hitl-oversight/webhook-secret/" + material.encode()).digest()
     return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def _check_manages(actor: Actor, ai_system: AISystem, what: str) -> None:
+    """A person must manage the AI system; system actors (commands, the product) pass."""
+    user = actor.user
+    if user is not None and not manages_scope(user, ai_system=ai_system):
+        raise NotAllowed(
+            f"{user.get_full_name() or user.get_username()} does not manage {ai_system}: only "
+            f"its managers may {what}."
+        )
 
 
 def create_api_key(
@@ -31,6 +45,7 @@ def create_api_key(
     name = (name or "").strip()
     if not name:
         raise InvalidInput("Give the key a name, e.g. the environment that will use it.")
+    _check_manages(actor, ai_system, "issue its API keys")
     if not ai_system.is_active:
         raise InvalidInput(f"{ai_system} is inactive: activate it before issuing keys.")
     with transaction.atomic():
@@ -48,6 +63,7 @@ def create_api_key(
 
 def revoke_api_key(*, api_key: AISystemAPIKey, actor: Actor) -> AISystemAPIKey:
     """Revoke a key at once; every later use of it is refused. Revocation cannot be undone."""
+    _check_manages(actor, api_key.ai_system, "revoke its API keys")
     with transaction.atomic():
         api_key = AISystemAPIKey.objects.select_for_update().get(pk=api_key.pk)
         if api_key.revoked:
@@ -65,6 +81,7 @@ def revoke_api_key(*, api_key: AISystemAPIKey, actor: Actor) -> AISystemAPIKey:
 
 def rotate_webhook_secret(*, ai_system: AISystem, actor: Actor) -> str:
     """Give the AI system a new webhook signing secret; returns it (shown only now)."""
+    _check_manages(actor, ai_system, "rotate its webhook secret")
     secret = "whsec_" + secrets.token_urlsafe(32)
     with transaction.atomic():
         ai_system = AISystem.objects.select_for_update().get(pk=ai_system.pk)

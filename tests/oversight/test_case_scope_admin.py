@@ -45,7 +45,7 @@ def test_a_reviewer_lists_and_opens_only_cases_they_may_decide(client, two_journ
     listed = client.get(reverse("admin:oversight_case_changelist")).context["cl"].result_list
     assert list(listed) == [visible]
     response = client.get(reverse("admin:oversight_case_change", args=[hidden.pk]))
-    assert response.status_code == 302  # the admin redirects away from an object it cannot find
+    assert response.status_code == 404  # outside the scope: as if it did not exist
     decisions = client.get(reverse("admin:oversight_decision_changelist")).context["cl"]
     assert list(decisions.result_list) == []
 

@@ -9,7 +9,7 @@ import pytest
 from audit.models import AuditEvent
 from oversight.models import AutomationState, Case, GateEvaluation, RouteReason
 from oversight.services.configuration import save_judgement_point
-from tests.factories import AISystemFactory, JourneyFactory, UserFactory
+from tests.factories import AISystemFactory, JourneyFactory, SuperUserFactory
 from tests.oversight.api.conftest import gate_body
 
 URL = "/api/v1/gate/"
@@ -169,7 +169,7 @@ def test_an_evaluation_keeps_the_rule_version_it_was_judged_by(client, refunds):
     post(client, gate_body(signals={"confidence": 0.5}))
     point = refunds.judgement_points.get(slug="low-confidence")
     point.name = "Low confidence (stricter)"
-    save_judgement_point(point=point, changed_by=UserFactory())
+    save_judgement_point(point=point, changed_by=SuperUserFactory())
     post(client, gate_body(signals={"confidence": 0.5}))
     versions = [e.matched[0]["version"] for e in GateEvaluation.objects.order_by("created_at")]
     assert versions == [1, 2]

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from oversight.models import GateEvaluation, JudgementPoint, TriggerCondition
 from oversight.services.configuration import save_judgement_point
-from tests.factories import UserFactory
+from tests.factories import SuperUserFactory
 
 from .conftest import gate_body
 
@@ -89,7 +89,7 @@ def test_an_edit_through_the_service_is_used_by_the_next_call(client, refunds):
     condition = point.conditions.get()
     condition.value = 0.85
     condition.save()
-    save_judgement_point(point=point, changed_by=UserFactory())
+    save_judgement_point(point=point, changed_by=SuperUserFactory())
 
     assert ask(client, 0.8).status_code == 202
 
