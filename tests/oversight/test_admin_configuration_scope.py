@@ -12,6 +12,7 @@ import time_machine
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
+from audit.history import history_token
 from audit.models import AuditEvent
 from oversight.models import (
     AISystemAPIKey,
@@ -153,6 +154,8 @@ def journey_data(journey, **changes) -> dict:
         "required_context_keys": "[]",
         "sampling_rate": str(journey.sampling_rate),
         "default_sla_minutes": str(journey.default_sla_minutes),
+        # The version the page was loaded at (optimistic concurrency).
+        "_loaded_version": history_token(journey),
         **changes,
     }
 
