@@ -5,7 +5,8 @@
 uncaught exceptions) get the same shape from `oversight.api.middleware`.
 """
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -63,6 +64,11 @@ def _flatten(detail) -> dict:
 def api_exception_handler(exc, context):
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
+    # Django's own (DRF raises Http404 for `?format=xml`): the API's, so they have codes.
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
     if isinstance(exc, DomainError):
         http_status = DOMAIN_STATUS.get(exc.code, status.HTTP_400_BAD_REQUEST)
         if isinstance(exc, NotAllowed):

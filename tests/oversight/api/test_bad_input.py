@@ -236,3 +236,9 @@ def test_a_missing_key_is_json_with_a_request_id(refunds):
     from rest_framework.test import APIClient
 
     assert_refused(APIClient().get("/api/v1/ping/"), 401, "missing_api_key")
+
+
+def test_a_format_the_api_does_not_speak_is_a_json_404(client, refunds):
+    """Found by the property test: DRF's `?format=` negotiation raised an Http404 that the
+    error handler could not read, a 500."""
+    assert_refused(client.get("/api/v1/cases/?format=xml"), 404, "not_found")
