@@ -242,3 +242,25 @@ def test_a_format_the_api_does_not_speak_is_a_json_404(client, refunds):
     """Found by the property test: DRF's `?format=` negotiation raised an Http404 that the
     error handler could not read, a 500."""
     assert_refused(client.get("/api/v1/cases/?format=xml"), 404, "not_found")
+
+
+def test_log_lines_name_the_request_they_were_written_for(rf):
+    import logging
+
+    from oversight.api.middleware import RequestIdLogFilter
+
+    request = rf.get("/api/v1/ping/")
+    request.request_id = "abc123"
+    record = logging.LogRecord("django.request", logging.WARNING, "", 0, "Not Found", (), None)
+    record.request = request
+    assert RequestIdLogFilter().filter(record) is True
+    assert record.request_id == "abc123"
+    outside = logging.LogRecord("x", logging.INFO, "", 0, "startup", (), None)
+    RequestIdLogFilter().filter(outside)
+    assert outside.request_id == "-"
+
+
+def test_the_console_log_format_carries_the_request_id(settings):
+    handler = settings.LOGGING["handlers"]["console"]
+    assert handler["filters"] == ["request_id"]
+    assert "%(request_id)s" in settings.LOGGING["formatters"][handler["formatter"]]["format"]
