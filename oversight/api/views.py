@@ -1,10 +1,7 @@
 """API views: parse and validate, call a service, render. No business rules here."""
 
-import datetime
-
 from django.conf import settings
 from django.urls import reverse
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -21,6 +18,11 @@ from oversight.api.authentication import AISystemKeyAuthentication, IsAISystem
 from oversight.api.errors import PayloadTooLarge
 from oversight.api.idempotency import idempotent
 from oversight.api.parsers import GuardedJSONParser
+from oversight.api.query_parameters import (
+    check_page_number,
+    check_query_parameters,
+    parse_updated_since,
+)
 from oversight.api.serializers import (
     CaseCreateSerializer,
     CaseStateSerializer,
@@ -30,7 +32,6 @@ from oversight.api.serializers import (
     OutcomeCreatedSerializer,
     OutcomeSerializer,
 )
-from oversight.json_guard import UnsafeJSON, check_text, field_path
 from oversight.models import AISystemAPIKey, CaseStatus, Journey
 from oversight.refusal_selectors import foreign_case, foreign_evaluation, foreign_journey
 from oversight.selectors import case_state, cases_for_api
@@ -105,26 +106,7 @@ class AISystemAPIView(GenericAPIView):
         if declared > limit or len(request.body) > limit:
             raise PayloadTooLarge(f"The request body is over the limit of {limit} bytes.")
         super().initial(request, *args, **kwargs)
-        self.check_query_parameters(request)
-
-    def check_query_parameters(self, request) -> None:
-        errors: dict[str, list[str]] = {}
-        for name, values in request.query_params.lists():
-            where = field_path("", name) or '""'
-            try:
-                check_text(name, path=where, what="parameter name")
-                for value in values:
-                    check_text(value, path=where, what="value")
-            except UnsafeJSON as error:
-                errors[where] = [error.problem]
-                continue
-            if name not in self.query_parameters:
-                reads = ", ".join(self.query_parameters) or "no query parameters"
-                errors[where] = [f"Unknown query parameter; this endpoint reads {reads}."]
-            elif len(values) > 1:
-                errors[where] = ["Give this parameter once."]
-        if errors:
-            raise ValidationError(errors)
+        check_query_parameters(request.query_params, allowed=self.query_parameters)
 
     def handle_exception(self, exc):
         response = super().handle_exception(exc)
@@ -245,28 +227,6 @@ class CasePagination(PageNumberPagination):
     max_page_size = 200
 
 
-def _updated_since(text: str) -> datetime.datetime:
-    """An ISO 8601 time with a zone that the database can compare (year 1 to 9999 in UTC)."""
-    try:
-        moment = parse_datetime(text)
-        if moment is not None and moment.tzinfo is not None:
-            moment.astimezone(datetime.UTC)  # 9999-12-31T23:59-01:00 is past the year 9999
-            return moment
-    except (ValueError, OverflowError):
-        pass
-    raise ValidationError(
-        {"updated_since": ["Use an ISO 8601 time with a zone, e.g. 2026-03-03T09:00Z."]}
-    )
-
-
-def _page_number(params, name: str, *, allow_last: bool = False) -> None:
-    value = params.get(name)
-    if value is None or (allow_last and value == "last"):
-        return
-    if not (value.isascii() and value.isdigit() and int(value) >= 1):
-        raise ValidationError({name: ["Use a whole number from 1."]})
-
-
 class CaseListView(AISystemAPIView):
     serializer_class = CaseCreateSerializer
     pagination_class = CasePagination
@@ -275,8 +235,8 @@ class CaseListView(AISystemAPIView):
     def get_queryset(self):
         cases = cases_for_api().filter(journey__ai_system=self.ai_system)
         params = self.request.query_params
-        _page_number(params, "page", allow_last=True)
-        _page_number(params, "page_size")
+        check_page_number(params, "page", allow_last=True)
+        check_page_number(params, "page_size")
         if status_filter := params.get("status"):
             wanted = [s.strip() for s in status_filter.split(",") if s.strip()]
             unknown = sorted(set(wanted) - set(CaseStatus.values))
@@ -286,7 +246,7 @@ class CaseListView(AISystemAPIView):
                 )
             cases = cases.filter(status__in=wanted)
         if since := params.get("updated_since"):
-            cases = cases.filter(updated_at__gte=_updated_since(since))
+            cases = cases.filter(updated_at__gte=parse_updated_since(since))
         if journey := params.get("journey"):
             if not Journey.objects.filter(ai_system=self.ai_system, slug=journey).exists():
                 self.refused_object = foreign_journey(self.ai_system, journey)
