@@ -46,6 +46,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: a request id on every response, and JSON for every error on /api/ paths.
+    "oversight.api.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -138,7 +140,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": ["oversight.api.authentication.AISystemKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["oversight.api.authentication.IsAISystem"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["oversight.api.parsers.GuardedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "oversight.api.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -174,6 +176,20 @@ LOGGING = {
         name: {"level": "WARNING"} for name in ("weasyprint", "weasyprint.progress", "fontTools")
     },
 }
+
+# API input and request ids (oversight.json_guard, oversight.api.middleware).
+# JSON read by the API and the admin's decision form: nesting levels and object keys in all.
+INPUT_JSON_MAX_DEPTH = env_int(ENV, "INPUT_JSON_MAX_DEPTH", 32)
+INPUT_JSON_MAX_KEYS = env_int(ENV, "INPUT_JSON_MAX_KEYS", 1000)
+# Refused API requests for another AI system's objects: at most one `security.refused` ledger
+# event per key per this many seconds; the next event counts the refusals in between.
+API_REFUSAL_EVENT_SECONDS = env_int(ENV, "API_REFUSAL_EVENT_SECONDS", 60)
+# Every log line names the request it was written for ("-" outside one): X-Request-ID.
+LOGGING["filters"] = {"request_id": {"()": "oversight.api.middleware.RequestIdLogFilter"}}
+LOGGING["formatters"] = {
+    "with_request_id": {"format": "%(levelname)s %(name)s [%(request_id)s] %(message)s"}
+}
+LOGGING["handlers"]["console"].update(filters=["request_id"], formatter="with_request_id")
 
 # History is read "as of" a date by reports: index (history_date, object id) together.
 SIMPLE_HISTORY_DATE_INDEX = "Composite"

@@ -126,6 +126,20 @@ class DecisionForm(forms.Form):
         else:
             self.fields["option"].choices = [("", "—"), *((o, o) for o in _labels(case.options))]
 
+    def clean_final_action(self) -> str:
+        """A modified action that cannot be read or stored is an error on this field.
+
+        Read by the service's parser, which uses the API's JSON guard: the same NUL, surrogate,
+        depth, key and number rules as the API (oversight.json_guard).
+        """
+        raw = self.cleaned_data["final_action"]
+        if self.cleaned_data.get("outcome") == DecisionOutcome.MODIFY:
+            try:
+                parse_final_action(raw)
+            except InvalidInput as error:
+                raise forms.ValidationError(error.message) from None
+        return raw
+
     def decision_input(self) -> DecisionInput:
         """The service's input; InvalidInput when the modified action cannot be read."""
         data = self.cleaned_data

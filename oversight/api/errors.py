@@ -1,13 +1,17 @@
-"""One error shape for the whole API: {"error": {"code", "message", "fields"?}}.
+"""One error shape for the whole API: {"error": {"code", "message", "fields"?, "request_id"}}.
 
-`code` is stable and machine-readable; `message` is for a person; `fields` names each bad field.
+`code` is stable and machine-readable; `message` is for a person; `fields` names each bad field;
+`request_id` is the request's `X-Request-ID`. Errors Django answers outside DRF (unknown URLs,
+uncaught exceptions) get the same shape from `oversight.api.middleware`.
 """
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from oversight.api.middleware import current_request_id
 from oversight.exceptions import DomainError, NotAllowed, StaleState
 
 DOMAIN_STATUS = {
@@ -33,6 +37,8 @@ def error_response(code: str, message: str, http_status: int, fields=None, heade
     body = {"error": {"code": code, "message": message}}
     if fields:
         body["error"]["fields"] = fields
+    # Quoted by an integrator, it finds this request in our logs (oversight.api.middleware).
+    body["error"]["request_id"] = current_request_id()
     return Response(body, status=http_status, headers=headers)
 
 
@@ -58,6 +64,11 @@ def _flatten(detail) -> dict:
 def api_exception_handler(exc, context):
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
+    # Django's own (DRF raises Http404 for `?format=xml`): the API's, so they have codes.
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
     if isinstance(exc, DomainError):
         http_status = DOMAIN_STATUS.get(exc.code, status.HTTP_400_BAD_REQUEST)
         if isinstance(exc, NotAllowed):

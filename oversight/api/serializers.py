@@ -5,11 +5,13 @@ edge, before any service sees them.
 """
 
 import re
+from collections.abc import Mapping
 from decimal import Decimal
 
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from oversight.json_guard import field_path
 from oversight.models import CaseStatus, Journey, RouteReason
 from oversight.services.gate import DIRECT_REASONS, GateRequest, ProposedAction
 
@@ -17,6 +19,29 @@ SIGNAL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 MAX_SIGNALS = 100
 MAX_TEXT = 2000
 MAX_LIST_ITEMS = 100
+
+
+class RefuseUnknownFields:
+    """For every serializer that reads a request body: a field it does not read is refused.
+
+    A silently ignored field is a misunderstanding waiting to happen (`"status": "decided"`,
+    `"ai_system": "other"` or a misspelt `"callbak_url"` would look accepted). Each unknown
+    field is named in the 400. A field listed in `ignored_fields` is accepted and ignored; every
+    such field must be documented in docs/api.md.
+    """
+
+    ignored_fields: tuple[str, ...] = ()
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            known = [field.field_name for field in self._writable_fields]
+            unknown = [key for key in data if key not in known and key not in self.ignored_fields]
+            if unknown:
+                message = f"Unknown field: this API does not read it. Fields: {', '.join(known)}."
+                raise serializers.ValidationError(
+                    {field_path("", str(key)) or '""': [message] for key in unknown}
+                )
+        return super().to_internal_value(data)
 
 
 @extend_schema_field(
@@ -80,7 +105,7 @@ class ObjectField(serializers.JSONField):
         return data
 
 
-class ActionSerializer(serializers.Serializer):
+class ActionSerializer(RefuseUnknownFields, serializers.Serializer):
     type = serializers.CharField(
         max_length=100, help_text="What the system intends to do, e.g. `refund`, `close_account`."
     )
@@ -109,7 +134,7 @@ class ActionSerializer(serializers.Serializer):
         return attrs
 
 
-class _SubmissionSerializer(serializers.Serializer):
+class _SubmissionSerializer(RefuseUnknownFields, serializers.Serializer):
     journey = serializers.SlugField(max_length=80, help_text="Journey slug, e.g. `refunds`.")
     action = ActionSerializer(help_text="The action the system intends to take.")
     signals = SignalsField(required=False, default=dict, help_text="Signals the system computed.")
@@ -254,7 +279,7 @@ class CaseStateSerializer(serializers.Serializer):
     next_step = NextStepSerializer(help_text="What the automation may do now.")
 
 
-class OutcomeSerializer(serializers.Serializer):
+class OutcomeSerializer(RefuseUnknownFields, serializers.Serializer):
     evaluation = serializers.UUIDField(
         required=False, allow_null=True, help_text="Id of the gate evaluation (from /gate/)."
     )

@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -13,12 +12,17 @@ from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from oversight.api.authentication import AISystemKeyAuthentication, IsAISystem
 from oversight.api.errors import PayloadTooLarge
 from oversight.api.idempotency import idempotent
+from oversight.api.parsers import GuardedJSONParser
+from oversight.api.query_parameters import (
+    check_page_number,
+    check_query_parameters,
+    parse_updated_since,
+)
 from oversight.api.serializers import (
     CaseCreateSerializer,
     CaseStateSerializer,
@@ -28,10 +32,12 @@ from oversight.api.serializers import (
     OutcomeCreatedSerializer,
     OutcomeSerializer,
 )
-from oversight.models import CaseStatus, Journey
+from oversight.models import AISystemAPIKey, CaseStatus, Journey
+from oversight.refusal_selectors import foreign_case, foreign_evaluation, foreign_journey
 from oversight.selectors import case_state, cases_for_api
-from oversight.services.gate import evaluate_gate, open_direct_case
-from oversight.services.outcomes import record_outcome
+from oversight.services.gate import UnknownJourney, evaluate_gate, open_direct_case
+from oversight.services.outcomes import UnknownSubject, record_outcome
+from oversight.services.refusals import record_refusal_safely
 
 CASE_ID = "0b7e2f4c-5a0e-4f51-9a5e-2b1f7d3c9e11"
 EVALUATION_ID = "6a1d9c3e-8f2b-4b7a-a0c4-1e5d2f8b7c90"
@@ -73,11 +79,19 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 
 
 class AISystemAPIView(GenericAPIView):
-    """Base for every API view: API-key auth, JSON only, bounded body size."""
+    """Base for every API view: API-key auth, JSON only, bounded body size, known parameters.
+
+    A view lists the query parameters it reads in `query_parameters`; any other is refused, as
+    is a NUL in any name or value (PostgreSQL refuses it in a query). A view that refuses a
+    reference to another AI system's object sets `refused_object`, and the refusal is written
+    to the ledger (rate-bounded, oversight.services.refusals), as is any 403.
+    """
 
     authentication_classes = [AISystemKeyAuthentication]
     permission_classes = [IsAISystem]
-    parser_classes = [JSONParser]
+    parser_classes = [GuardedJSONParser]
+    query_parameters: tuple[str, ...] = ()
+    refused_object: tuple[str, str] | None = None
 
     @property
     def ai_system(self):
@@ -92,6 +106,25 @@ class AISystemAPIView(GenericAPIView):
         if declared > limit or len(request.body) > limit:
             raise PayloadTooLarge(f"The request body is over the limit of {limit} bytes.")
         super().initial(request, *args, **kwargs)
+        check_query_parameters(request.query_params, allowed=self.query_parameters)
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        # The authenticated key, if authentication ran (reading request.auth would run it).
+        api_key = getattr(self.request, "_auth", None)
+        refused = response.status_code == status.HTTP_403_FORBIDDEN or self.refused_object
+        if isinstance(api_key, AISystemAPIKey) and refused:
+            object_type, object_id = self.refused_object or ("", "")
+            record_refusal_safely(
+                api_key=api_key,
+                method=self.request.method,
+                path=self.request.path,
+                status=response.status_code,
+                code=response.data.get("error", {}).get("code", ""),
+                object_type=object_type,
+                object_id=object_id,
+            )
+        return response
 
     def case_url(self, case) -> str:
         return self.request.build_absolute_uri(reverse("api:case-detail", args=[case.id]))
@@ -169,7 +202,12 @@ class GateView(AISystemAPIView):
     def _evaluate(self) -> Response:
         serializer = self.get_serializer(data=self.request.data)
         serializer.is_valid(raise_exception=True)
-        result = evaluate_gate(ai_system=self.ai_system, request=serializer.to_gate_request())
+        try:
+            result = evaluate_gate(ai_system=self.ai_system, request=serializer.to_gate_request())
+        except UnknownJourney:
+            journey = serializer.validated_data["journey"]
+            self.refused_object = foreign_journey(self.ai_system, journey)
+            raise
         body = {"route": result.route, "evaluation": str(result.evaluation.id)}
         if result.route == "automate":
             return Response(body, status=status.HTTP_200_OK)
@@ -192,10 +230,13 @@ class CasePagination(PageNumberPagination):
 class CaseListView(AISystemAPIView):
     serializer_class = CaseCreateSerializer
     pagination_class = CasePagination
+    query_parameters = ("status", "updated_since", "journey", "page", "page_size")
 
     def get_queryset(self):
         cases = cases_for_api().filter(journey__ai_system=self.ai_system)
         params = self.request.query_params
+        check_page_number(params, "page", allow_last=True)
+        check_page_number(params, "page_size")
         if status_filter := params.get("status"):
             wanted = [s.strip() for s in status_filter.split(",") if s.strip()]
             unknown = sorted(set(wanted) - set(CaseStatus.values))
@@ -205,13 +246,13 @@ class CaseListView(AISystemAPIView):
                 )
             cases = cases.filter(status__in=wanted)
         if since := params.get("updated_since"):
-            moment = parse_datetime(since)
-            if moment is None or moment.tzinfo is None:
-                raise ValidationError(
-                    {"updated_since": ["Use an ISO 8601 time with a zone, e.g. 2026-03-03T09:00Z."]}
-                )
-            cases = cases.filter(updated_at__gte=moment)
+            cases = cases.filter(updated_at__gte=parse_updated_since(since))
         if journey := params.get("journey"):
+            if not Journey.objects.filter(ai_system=self.ai_system, slug=journey).exists():
+                self.refused_object = foreign_journey(self.ai_system, journey)
+                raise ValidationError(
+                    {"journey": ["No such journey for this AI system; GET /api/v1/journeys/."]}
+                )
             cases = cases.filter(journey__slug=journey)
         return cases.order_by("updated_at", "id")
 
@@ -255,11 +296,16 @@ class CaseListView(AISystemAPIView):
     def _create(self) -> Response:
         serializer = self.get_serializer(data=self.request.data)
         serializer.is_valid(raise_exception=True)
-        case = open_direct_case(
-            ai_system=self.ai_system,
-            request=serializer.to_gate_request(),
-            reason=serializer.validated_data["reason"],
-        )
+        try:
+            case = open_direct_case(
+                ai_system=self.ai_system,
+                request=serializer.to_gate_request(),
+                reason=serializer.validated_data["reason"],
+            )
+        except UnknownJourney:
+            journey = serializer.validated_data["journey"]
+            self.refused_object = foreign_journey(self.ai_system, journey)
+            raise
         case = cases_for_api().get(pk=case.pk)
         return Response(
             case_state(case),
@@ -278,6 +324,7 @@ class CaseDetailView(AISystemAPIView):
     def get(self, request, case_id):
         case = cases_for_api().filter(journey__ai_system=self.ai_system, pk=case_id).first()
         if case is None:
+            self.refused_object = foreign_case(self.ai_system, case_id)
             raise NotFound(f"No case {case_id} for this AI system.")
         return Response(case_state(case))
 
@@ -304,16 +351,22 @@ class OutcomeView(AISystemAPIView):
         serializer = self.get_serializer(data=self.request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        outcome = record_outcome(
-            ai_system=self.ai_system,
-            evaluation_id=data.get("evaluation"),
-            case_id=data.get("case"),
-            customer_effort=data.get("customer_effort"),
-            repeat_contact=data.get("repeat_contact"),
-            complaint=data.get("complaint"),
-            reversed=data.get("reversed"),
-            note=data.get("note", ""),
-        )
+        try:
+            outcome = record_outcome(
+                ai_system=self.ai_system,
+                evaluation_id=data.get("evaluation"),
+                case_id=data.get("case"),
+                customer_effort=data.get("customer_effort"),
+                repeat_contact=data.get("repeat_contact"),
+                complaint=data.get("complaint"),
+                reversed=data.get("reversed"),
+                note=data.get("note", ""),
+            )
+        except UnknownSubject:
+            self.refused_object = foreign_evaluation(
+                self.ai_system, data.get("evaluation")
+            ) or foreign_case(self.ai_system, data.get("case"))
+            raise
         body = {
             "id": str(outcome.id),
             "evaluation": str(outcome.evaluation_id) if outcome.evaluation_id else None,

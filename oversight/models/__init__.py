@@ -28,6 +28,7 @@ from oversight.models.judgement import (
     TriggerCondition,
 )
 from oversight.models.permissions import AISystemUserObjectPermission, JourneyUserObjectPermission
+from oversight.models.refusals import APIRefusalWindow
 from oversight.models.reports import (
     IssuedReport,
     ReportKind,
@@ -41,6 +42,7 @@ from oversight.models.systems import AISystem, AutomationState, Journey, RiskCat
 __all__ = [
     "AISystem",
     "AISystemAPIKey",
+    "APIRefusalWindow",
     "AISystemUserObjectPermission",
     "DeliveryStatus",
     "IdempotencyRecord",

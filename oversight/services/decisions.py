@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from audit.services.ledger import Actor, append_event
 from oversight.exceptions import InvalidInput, NotAllowed
+from oversight.json_guard import check_json, check_text, loads
 from oversight.models import (
     Case,
     CaseStatus,
@@ -49,19 +50,27 @@ class DecisionInput:
 
 
 def parse_final_action(raw: str) -> Any:
-    """Read a modified action typed by a reviewer: JSON, or a plain option label."""
+    """Read a modified action typed by a reviewer: JSON, or a plain option label.
+
+    Read with the API's guard (oversight.json_guard): NUL characters, lone surrogates, deep
+    nests and out-of-range numbers are refused as InvalidInput naming the place.
+    """
     text = (raw or "").strip()
     if not text:
         return None
     try:
-        return json.loads(text)
+        return loads(text, path="final_action")
     except json.JSONDecodeError:
         if text.startswith(("{", "[", '"')):
             raise InvalidInput("The modified action is not valid JSON.") from None
+        check_text(text, path="final_action")
         return text
 
 
 def _validate(case: Case, decision: DecisionInput) -> None:
+    # What no database keeps (NUL, lone surrogates...) is refused whoever the caller is.
+    check_json(decision.final_action, path="final_action")
+    check_text(decision.rationale or "", path="rationale")
     allowed = AUDIT_OUTCOMES if case.route_reason == RouteReason.SAMPLE_AUDIT else LIVE_OUTCOMES
     if decision.outcome not in allowed:
         labels = ", ".join(sorted(allowed))

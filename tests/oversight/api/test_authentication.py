@@ -33,6 +33,7 @@ def test_a_request_without_a_key_is_refused(db, refunds):
     assert response.json()["error"] == {
         "code": "missing_api_key",
         "message": "Send an API key: Authorization: Api-Key <key>.",
+        "request_id": response["X-Request-ID"],
     }
     assert GateEvaluation.objects.count() == before
 
@@ -59,6 +60,7 @@ def test_a_revoked_key_is_refused_on_every_use(client, ai_system, refunds):
         assert response.json()["error"] == {
             "code": "invalid_api_key",
             "message": "The API key is unknown or has been revoked.",
+            "request_id": response["X-Request-ID"],
         }
     assert GateEvaluation.objects.count() == 0
     assert AuditEvent.objects.filter(action="api_key.revoked").count() == 1

@@ -177,12 +177,14 @@ def test_an_evaluation_keeps_the_rule_version_it_was_judged_by(client, refunds):
 
 def test_a_journey_of_another_ai_system_is_unknown(client, refunds):
     JourneyFactory(ai_system=AISystemFactory(), slug="disputes")
-    before = counts()
+    evaluations, cases, events = counts()
     response = post(client, gate_body(journey="disputes"))
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "unknown_journey"
     assert "disputes" in response.json()["error"]["message"]
-    assert counts() == before
+    # The only trace is the security event (tests/oversight/api/test_refusals.py).
+    assert counts() == (evaluations, cases, events + 1)
+    assert AuditEvent.objects.latest("sequence").action == "security.refused"
 
 
 @pytest.mark.parametrize(
@@ -247,6 +249,7 @@ def test_an_oversized_body_is_refused(client, refunds, settings):
     assert response.json()["error"] == {
         "code": "payload_too_large",
         "message": "The request body is over the limit of 2048 bytes.",
+        "request_id": response["X-Request-ID"],
     }
     assert counts() == before
 
