@@ -47,6 +47,7 @@ from oversight.metrics.calibration import (
 from oversight.metrics.effort import EFFORT_ROUTES, customer_effort_by_route
 from oversight.metrics.figures import (
     AUDIT_OUTCOMES,
+    BLOCKED,
     DAY,
     DIMENSIONS,
     LIVE_OUTCOMES,
@@ -77,6 +78,7 @@ from oversight.metrics.watch import (
 __all__ = [
     "AGREEING",
     "AUDIT_OUTCOMES",
+    "BLOCKED",
     "DAY",
     "DIMENSIONS",
     "EFFORT_ROUTES",

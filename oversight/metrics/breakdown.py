@@ -55,7 +55,11 @@ def _gate_summaries(gate_calls, period: Period, scope: Scope):
     summaries = (
         days.order_by()
         .values(group_journey=F("journey_id"), group_day=F("day"))
-        .annotate(gate_calls=Sum("gate_calls"), routed_to_humans=Sum("routed_to_humans"))
+        .annotate(
+            gate_calls=Sum("gate_calls"),
+            routed_to_humans=Sum("routed_to_humans"),
+            blocked=Sum("blocked"),
+        )
     )
     rest = gate_calls.filter(
         Q(created_at__lt=utc_midnight(first_whole)) | Q(created_at__gte=utc_midnight(end_whole))

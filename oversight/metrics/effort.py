@@ -23,6 +23,7 @@ from oversight.models import (
     GateEvaluation,
     Outcome,
     Route,
+    RouteReason,
 )
 
 EFFORT_ROUTES = ("automated", "human", "overridden")
@@ -39,7 +40,15 @@ def _effort_route():
         "evaluation_route": Subquery(evaluation.values("route")[:1]),
         "evaluation_case": Subquery(evaluation_case.values("pk")[:1]),
         "evaluation_case_status": Subquery(evaluation_case.values("status")[:1]),
+        "evaluation_case_reason": Subquery(evaluation_case.values("route_reason")[:1]),
     }, DbCase(
+        # What the case was decides the route: a sample audit reviews an action automation had
+        # already taken, so its outcome is automation's, whatever the auditor said.
+        When(
+            Q(case__route_reason=RouteReason.SAMPLE_AUDIT)
+            | Q(evaluation_case_reason=RouteReason.SAMPLE_AUDIT),
+            then=Value("automated"),
+        ),
         When(
             Q(case_id__in=overridden_cases) | Q(evaluation_case__in=overridden_cases),
             then=Value("overridden"),

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 
 from django.db.models import (
     Count,
+    Exists,
     F,
     OuterRef,
     Q,
@@ -22,6 +23,7 @@ from oversight.models import (
     CaseStatus,
     Decision,
     DecisionOutcome,
+    DecisionStage,
     GateEvaluation,
     Outcome,
     Route,
@@ -35,7 +37,10 @@ LIVE_OUTCOMES = [
     DecisionOutcome.ESCALATE,
 ]
 AUDIT_OUTCOMES = [DecisionOutcome.AGREE, DecisionOutcome.DISAGREE]
-ROUTED = [Route.HUMAN, Route.BLOCKED]
+# Routed to a person. Blocked calls (refused outright: no person, no automation) are not
+# "routed to people" and are counted on their own.
+ROUTED = [Route.HUMAN]
+BLOCKED = [Route.BLOCKED]
 
 
 def _via_evaluation(column: str) -> Subquery:
@@ -123,11 +128,14 @@ class Figures:
 
     gate_calls: int = 0
     routed_to_humans: int = 0
+    blocked: int = 0
     cases_decided: int = 0
     sla_breaches: int = 0
     live_decisions: int = 0
+    cases_judged: int = 0
     overrides: int = 0
     escalations: int = 0
+    four_eyes_disagreements: int = 0
     sample_audits: int = 0
     audit_disagreements: int = 0
     outcomes: int = 0
@@ -136,6 +144,8 @@ class Figures:
     reversal_answers: int = 0
     reversals: int = 0
     routed_share: float | None = field(init=False, default=None)
+    blocked_share: float | None = field(init=False, default=None)
+    escalations_all: int = field(init=False, default=0)
     override_rate: float | None = field(init=False, default=None)
     escalation_rate: float | None = field(init=False, default=None)
     audit_disagreement_rate: float | None = field(init=False, default=None)
@@ -147,7 +157,10 @@ class Figures:
 
     def refresh_rates(self) -> None:
         self.routed_share = ratio(self.routed_to_humans, self.gate_calls)
-        self.override_rate = ratio(self.overrides, self.live_decisions)
+        self.blocked_share = ratio(self.blocked, self.gate_calls)
+        # Every SLA breach escalates its case (the sweep), so breaches are the SLA escalations.
+        self.escalations_all = self.escalations + self.sla_breaches + self.four_eyes_disagreements
+        self.override_rate = ratio(self.overrides, self.cases_judged)
         self.escalation_rate = ratio(self.escalations, self.live_decisions)
         self.audit_disagreement_rate = ratio(self.audit_disagreements, self.sample_audits)
         self.repeat_contact_rate = ratio(self.repeat_contacts, self.repeat_contact_answers)
@@ -219,14 +232,46 @@ def _gate_counts() -> dict:
     return {
         "gate_calls": Count("pk"),
         "routed_to_humans": Count("pk", filter=Q(route__in=ROUTED)),
+        "blocked": Count("pk", filter=Q(route__in=BLOCKED)),
     }
+
+
+def _earlier_decision(**conditions) -> Exists:
+    """A decision (matching `conditions`) on the same case taken before this one.
+
+    "Before" by review round, then first stage before second: the model's constraints fix that
+    order (one decision per round and stage), so it holds even where two clocks tie.
+    The stage values compare as text: "first" < "second".
+    """
+    return Exists(
+        Decision.objects.filter(case_id=OuterRef("case_id"), **conditions).filter(
+            Q(review_round__lt=OuterRef("review_round"))
+            | Q(review_round=OuterRef("review_round"), stage__lt=OuterRef("stage"))
+        )
+    )
+
+
+# The first live decision of a case: the case counts once among the cases judged.
+FIRST_LIVE_DECISION = Q(outcome__in=LIVE_OUTCOMES) & ~_earlier_decision(outcome__in=LIVE_OUTCOMES)
+# The first overriding decision of a case: an override counts once per case, so a second
+# reviewer's confirmation (or a later round's repeat) of an override is not counted again.
+FIRST_OVERRIDE = Q(outcome__in=LIVE_OUTCOMES, is_override=True) & ~_earlier_decision(
+    outcome__in=LIVE_OUTCOMES, is_override=True
+)
+# A second review that did not confirm the first and was not itself an escalation: the round
+# closed (the case went up a level) because the two reviewers disagreed.
+FOUR_EYES_DISAGREEMENT = Q(
+    stage=DecisionStage.SECOND, outcome__in=LIVE_OUTCOMES, review_round__lt=F("case__review_round")
+) & ~Q(outcome=DecisionOutcome.ESCALATE)
 
 
 def _decision_counts() -> dict:
     return {
         "live_decisions": Count("pk", filter=Q(outcome__in=LIVE_OUTCOMES)),
-        "overrides": Count("pk", filter=Q(outcome__in=LIVE_OUTCOMES, is_override=True)),
+        "cases_judged": Count("pk", filter=FIRST_LIVE_DECISION),
+        "overrides": Count("pk", filter=FIRST_OVERRIDE),
         "escalations": Count("pk", filter=Q(outcome=DecisionOutcome.ESCALATE)),
+        "four_eyes_disagreements": Count("pk", filter=FOUR_EYES_DISAGREEMENT),
         "sample_audits": Count("pk", filter=Q(outcome__in=AUDIT_OUTCOMES)),
         "audit_disagreements": Count("pk", filter=Q(outcome=DecisionOutcome.DISAGREE)),
     }
@@ -326,7 +371,7 @@ def cases_behind(*, period: Period, scope: Scope = Scope(), figure: str):
         return cases.filter(_in(period, "decided_at"), status=CaseStatus.DECIDED)
     if figure == "overridden":
         return cases.filter(
-            pk__in=Decision.objects.filter(_in(period, "decided_at"), is_override=True).values(
+            pk__in=Decision.objects.filter(_in(period, "decided_at"), FIRST_OVERRIDE).values(
                 "case_id"
             )
         )
