@@ -112,14 +112,12 @@ DEFINITIONS: tuple[FigureDefinition, ...] = (
     FigureDefinition(
         "route_automated",
         "Automated",
-        "Outcomes of actions automation took, including those a sample audit reviewed "
-        "afterwards.",
+        "Outcomes of actions automation took, including those a sample audit reviewed afterwards.",
     ),
     FigureDefinition(
         "route_human",
         "Decided by a person",
-        "Outcomes of cases a person decided before anything was done, without overriding the "
-        "AI.",
+        "Outcomes of cases a person decided before anything was done, without overriding the AI.",
     ),
     FigureDefinition(
         "route_overridden",
