@@ -12,21 +12,29 @@ results (journeys, days, confidence bands, reviewers), never the records themsel
 are dataclasses and dicts of numbers, so the dashboard, the guardrails and the
 PDF reports read the same figures.
 
-Definitions (the period is half-open, [start, end), in UTC):
+Definitions (the period is half-open, [start, end), in UTC). The sentences printed beside each
+figure are in `oversight.metrics.definitions`, the one source for the report, the dashboard and
+docs/compliance-guide.md; in terms of the tables:
 
-- gate calls: gate evaluations created in the period; routed share = (human + blocked) / calls.
+- gate calls: gate evaluations created in the period; routed share = route "human" / calls;
+  blocked share = route "blocked" / calls (blocked calls are not routed to people).
 - cases decided: cases whose `decided_at` falls in the period; SLA breaches: cases whose
-  `sla_breached_at` falls in the period.
-- override rate: overriding decisions / live decisions (approve, modify, reject, escalate) taken
-  in the period; escalation rate: escalations / live decisions.
+  `sla_breached_at` falls in the period (each breach escalates the case: the SLA escalations).
+- cases judged: cases whose first live decision (approve, modify, reject, escalate) falls in the
+  period; overrides: cases whose first overriding live decision falls in it ("first" by review
+  round, then stage), so a second reviewer's confirmation is not counted again; override rate =
+  overrides / cases judged.
+- escalations (by a reviewer): "escalate" decisions; four-eyes disagreements: second reviews,
+  not themselves escalations, whose round was closed (the case went up a level); escalation
+  rate: escalations by a reviewer / live decisions.
 - sample-audit disagreement rate: "disagree" / ("agree" + "disagree") decisions in the period.
 - time to decision: `decided_at - opened_at` of the cases decided in the period.
 - outcomes (customer effort, repeat contact, reversals): outcomes reported in the period; the
   repeat-contact and reversal rates count only outcomes that say yes or no.
-- customer effort by route: "overridden" when the outcome's case (directly or through its gate
-  evaluation) has an overriding decision; "automated" when its gate evaluation let automation
-  proceed (sample audits included: the automation acted); "human" for the remaining outcomes
-  of cases decided by a person.
+- customer effort by route, from what the case was: "automated" for a sample-audit case (the
+  automation had acted) or a gate call that let automation proceed; otherwise "overridden"
+  when the case (directly or through its gate evaluation) has an overriding decision; "human"
+  for the remaining outcomes of cases decided by a person.
 
 Also here: threshold calibration (override rate per confidence band, and the lowest confidence
 from which people stay within a target override rate) and the automation-bias watch (reviewers

@@ -145,6 +145,14 @@ def label(key: str) -> str:
     return BY_KEY[key].label
 
 
+def markdown_table() -> str:
+    """The definitions as the Markdown table of docs/compliance-guide.md ("Figure
+    definitions"), so the guide is regenerated from this table, never edited apart from it."""
+    lines = ["| figure | what it counts |", "| --- | --- |"]
+    lines += [f"| **{item.label}** | {item.definition} |" for item in DEFINITIONS]
+    return "\n".join(lines)
+
+
 def percent(value: float | None) -> str:
     """A rate as every page and report prints it: one decimal and a space before the sign
     ("71.4 %"), or a dash when there was nothing to count. The one rounding rule: a chart and

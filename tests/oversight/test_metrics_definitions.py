@@ -174,3 +174,20 @@ def test_every_definition_is_one_sentence_saying_what_is_counted():
 )
 def test_one_rounding_rule_for_every_rate(value, printed):
     assert percent(value) == printed
+
+
+def test_the_compliance_guide_lists_the_definitions_the_report_prints():
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from oversight.metrics.definitions import markdown_table
+
+    guide = (Path(settings.BASE_DIR) / "docs" / "compliance-guide.md").read_text()
+    start = guide.index("<!-- figure-definitions:start -->\n") + len(
+        "<!-- figure-definitions:start -->\n"
+    )
+    end = guide.index("\n<!-- figure-definitions:end -->")
+    assert guide[start:end] == markdown_table()
+    for item in DEFINITIONS:
+        assert f"| **{item.label}** | {item.definition} |" in guide
