@@ -616,6 +616,7 @@ def _display(data: dict) -> dict:
             "point": row["point"],
             "cases_decided": row["figures"]["cases_decided"],
             "live_decisions": row["figures"]["live_decisions"],
+            "cases_judged": row["figures"]["cases_judged"],
             "overrides": row["figures"]["overrides"],
             "override_rate": percent(row["figures"]["override_rate"]),
             "escalations": row["figures"]["escalations"],

@@ -152,3 +152,28 @@ def test_the_trend_leaves_gaps_and_the_bars_scale_to_the_rate():
     assert "&lt;b&gt;low&lt;/b&gt;" in bars
     assert 'width="165.0"' in bars  # half of the 330-pixel plot
     assert "50.0 %" in bars
+
+
+def test_the_dashboard_shows_the_reports_figures_with_the_reports_definitions(client, data, frozen):
+    """The same definitions as the oversight report: blocked calls on their own, escalations
+    by cause, overrides of the cases judged; and the report's own sentences for them."""
+    from django.utils.html import escape
+
+    from oversight.metrics import Period, Scope, figures
+    from oversight.metrics.definitions import BY_KEY
+
+    client.force_login(person(MANAGER))
+    response = client.get(URL, {"days": 31})
+    overall = response.context["overall"]
+    period = response.context["period"]
+    same = figures(period=Period(start=period.start, end=period.end), scope=Scope())
+    assert overall["figures"] == same
+    content = response.content.decode()
+    assert f"{same.overrides} of {same.cases_judged} cases judged" in content
+    assert (
+        f"{same.escalations_all} ({same.escalations} by a reviewer, {same.sla_breaches} for a "
+        f"missed SLA, {same.four_eyes_disagreements} four-eyes disagreements)"
+    ) in content
+    assert "<th>Blocked</th>" in content
+    for key in ("routed_share", "blocked_share", "overrides", "escalations_all"):
+        assert escape(BY_KEY[key].definition) in content
