@@ -116,3 +116,24 @@ def test_the_summary_schedule_exists():
     schedule = Schedule.objects.get(name="Summarise gate days")
     assert schedule.func == "oversight.tasks.roll_up_gate_days"
     assert (schedule.schedule_type, schedule.minutes) == (Schedule.MINUTES, 15)
+
+
+def test_the_migration_moves_blocked_calls_out_of_existing_summaries_and_back(data):
+    """Summaries written before blocked calls were counted apart held them among the routed."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("oversight.migrations.0012_gate_day_blocked_apart")
+    roll_up_gate_days(now=MAY_CLOSED)
+    GateDay.objects.filter(day=datetime.date(2026, 5, 13)).update(routed_to_humans=1, blocked=0)
+    rows_before = GateDay.objects.count()
+
+    migration.split_blocked(apps, None)
+    assert summaries()[(13, "billing")] == (2, 0, 1)
+    assert summaries()[(11, "refunds")] == (2, 2, 0)  # no blocked call: untouched
+    assert breakdown(period=MAY).overall == figures(period=MAY)
+
+    migration.join_blocked(apps, None)
+    assert summaries()[(13, "billing")] == (2, 1, 0)
+    assert GateDay.objects.count() == rows_before
