@@ -152,6 +152,9 @@ class _Run:
     now: datetime.datetime
     today: datetime.date
     result: SeedResult
+    # When the system and its rules were set up in the story: before the oldest grant, so no
+    # rule is "in force from" after a decision taken under it.
+    set_up_at: datetime.datetime | None = None
     users: dict = field(default_factory=dict)
     system: AISystem | None = None
     journeys: dict[str, Journey] = field(default_factory=dict)
@@ -160,6 +163,11 @@ class _Run:
     reasons: dict[str, OverrideReason] = field(default_factory=dict)
     versions: dict[str, TrainingModuleVersion] = field(default_factory=dict)
     grants: dict[str, AuthorityGrant] = field(default_factory=dict)
+
+
+# The story's configuration (system, journeys, levels, rules, reasons) dates from this many days
+# before the run: earlier than every grant (the oldest is 100 days old) and every case.
+SET_UP_DAYS_AGO = 101
 
 
 def demo_id(name: str) -> uuid.UUID:
@@ -201,7 +209,12 @@ def seed_demo(*, force: bool = False) -> SeedResult:
     are not the demo's, unless `force` is set: then the demo data is added alongside.
     """
     now = timezone.now()
-    run = _Run(now=now, today=timezone.localdate(now), result=SeedResult())
+    run = _Run(
+        now=now,
+        today=timezone.localdate(now),
+        result=SeedResult(),
+        set_up_at=now - datetime.timedelta(days=SET_UP_DAYS_AGO),
+    )
     with transaction.atomic():
         findings = foreign_data()
         if findings and not force:
@@ -309,6 +322,7 @@ def _ai_system(run: _Run) -> None:
             "owner": run.users["manager"],
         },
         by=run.users["admin"],
+        history_date=run.set_up_at,
     )
 
 
@@ -365,6 +379,7 @@ def _journeys(run: _Run) -> None:
                 "default_sla_minutes": spec.default_sla_minutes,
             },
             by=run.users["admin"],
+            history_date=run.set_up_at,
         )
 
 
@@ -412,6 +427,7 @@ def _authority_levels(run: _Run) -> None:
             lookup={"name": name},
             defaults=defaults,
             by=run.users["admin"],
+            history_date=run.set_up_at,
         )
 
 
@@ -561,6 +577,7 @@ def _judgement_points(run: _Run) -> None:
             priority=spec.priority,
         )
         point.full_clean()
+        point._history_date = run.set_up_at  # in force before any case of the story
         save_judgement_point(point=point, changed_by=manager)
         run.result.count("judgement points", created=True)
         for position, (signal, operator, value) in enumerate(spec.conditions):
@@ -573,6 +590,7 @@ def _judgement_points(run: _Run) -> None:
             )
             condition.full_clean()
             condition._history_user = manager
+            condition._history_date = run.set_up_at
             condition.save()
             run.result.count("trigger conditions", created=True)
         run.points[spec.journey, spec.slug] = point
@@ -604,6 +622,7 @@ def _override_reasons(run: _Run) -> None:
             lookup={"code": code},
             defaults={"label": label, "description": description},
             by=run.users["manager"],
+            history_date=run.set_up_at,
         )
 
 
@@ -1314,6 +1333,8 @@ class _AutomatedSpec:
     signals: dict
     irreversible: bool = False
     outcome: _OutcomeSpec | None = None
+    # When the call was made: among the days of the cases, before its outcome was reported.
+    called_minutes_ago: int = 60
 
 
 AUTOMATED = (
@@ -1331,6 +1352,7 @@ AUTOMATED = (
         amount="19.99",
         signals={"confidence": 0.93, "sentiment": 0.1},
         outcome=_OutcomeSpec(1, False, "Resolved in the first reply.", 30),
+        called_minutes_ago=40 * 60,
     ),
     _AutomatedSpec(
         key="billing-explain-proration",
@@ -1348,6 +1370,7 @@ AUTOMATED = (
         action_type="explain_charge",
         amount="8.40",
         signals={"confidence": 0.91, "sentiment": -0.2, "policy_terms": []},
+        called_minutes_ago=22 * 60,
     ),
     # A mismatch alone, with no recent fraud attempts: the ALL trigger does not fire.
     _AutomatedSpec(
@@ -1362,6 +1385,7 @@ AUTOMATED = (
         action_type="request_second_document",
         amount=None,
         signals={"confidence": 0.83, "identity_mismatch": True, "recent_fraud_attempts": 0},
+        called_minutes_ago=3 * 60,
     ),
 )
 
@@ -1388,7 +1412,12 @@ def _gate_request(spec: _CaseSpec | _AutomatedSpec) -> GateRequest:
 
 
 def _evaluation(
-    run: _Run, key: str, request: GateRequest, *, sampled: bool = False
+    run: _Run,
+    key: str,
+    request: GateRequest,
+    *,
+    called_at: datetime.datetime,
+    sampled: bool = False,
 ) -> tuple[GateEvaluation, list[JudgementPoint]]:
     """Record a demo gate call judged by the gate's own rules, and the points that fired."""
     journey = run.journeys[request.journey]
@@ -1432,6 +1461,7 @@ def _evaluation(
             ],
             "subject_ref": request.subject_ref,
             "sampled": sampled,
+            "created_at": called_at,
         },
         by=None,
         unvalidated=UNVALIDATED_EVALUATION_FIELDS,
@@ -1446,7 +1476,8 @@ def _automated_evaluations(run: _Run) -> None:
             run.result.count("gate evaluations", created=False)
             run.result.count("outcomes", created=False, number=existing.outcomes.count())
             continue
-        evaluation, _ = _evaluation(run, spec.key, _gate_request(spec))
+        called_at = run.now - datetime.timedelta(minutes=spec.called_minutes_ago)
+        evaluation, _ = _evaluation(run, spec.key, _gate_request(spec), called_at=called_at)
         if spec.outcome:
             _outcome(run, spec.outcome, key=spec.key, evaluation=evaluation)
 
@@ -1474,10 +1505,12 @@ def _case(run: _Run, spec: _CaseSpec, case_id: uuid.UUID) -> None:
     journey = run.journeys[spec.journey]
     request = _gate_request(spec)
     evaluation, points = None, []
+    opened_at = run.now - datetime.timedelta(minutes=spec.opened_minutes_ago)
     if spec.via_gate:
         sampled = spec.route_reason == RouteReason.SAMPLE_AUDIT
-        evaluation, points = _evaluation(run, spec.key, request, sampled=sampled)
-    opened_at = run.now - datetime.timedelta(minutes=spec.opened_minutes_ago)
+        evaluation, points = _evaluation(
+            run, spec.key, request, called_at=opened_at, sampled=sampled
+        )
     sla_minutes = min((p.sla_minutes for p in points), default=journey.default_sla_minutes)
     sla_deadline = opened_at + datetime.timedelta(minutes=sla_minutes)
     # The SLA task would have stamped the breach of an undecided case past its deadline.
@@ -1510,7 +1543,7 @@ def _case(run: _Run, spec: _CaseSpec, case_id: uuid.UUID) -> None:
     )
     # Opened for the AI system, not by a person: the history row names no user.
     case._change_reason = f"Demo data: opened by seed_demo for AI system {run.system.slug}"
-    _save(case, by=None)
+    _save(case, by=None, at=opened_at)
     del case._change_reason  # the reason of this save only, not of the decisions' saves
     case.judgement_points.set(points)
     run.result.count("cases", created=True)
@@ -1536,9 +1569,15 @@ def _case(run: _Run, spec: _CaseSpec, case_id: uuid.UUID) -> None:
         _outcome(run, spec.outcome, key=spec.key, case=case, evaluation=evaluation)
 
 
-def _save(record: models.Model, *, by) -> None:
+def _save(record: models.Model, *, by, at: datetime.datetime | None = None) -> None:
+    """Validate and save with `by` as history user and `at` as the history row's time (the
+    moment it happened in the story; now when None)."""
     record.full_clean()
     record._history_user = by
+    if at is not None:
+        record._history_date = at
+    elif hasattr(record, "_history_date"):
+        del record._history_date  # an earlier save's moment is not this one's
     record.save()
 
 
@@ -1547,7 +1586,7 @@ def _claim(run: _Run, case: Case, reviewer) -> None:
     case.claimed_by = reviewer
     case.claimed_at = run.now - datetime.timedelta(minutes=12)
     case.claim_expires_at = case.claimed_at + datetime.timedelta(minutes=30)
-    _save(case, by=reviewer)
+    _save(case, by=reviewer, at=case.claimed_at)
     append_event(
         actor=Actor.for_user(reviewer),
         action="case.claimed",
@@ -1584,6 +1623,7 @@ def _decision(run: _Run, case: Case, spec: _CaseSpec, decision_spec: _DecisionSp
             "decided_at": decided_at,
         },
         by=reviewer,
+        history_date=decided_at,
     )
     if decision_spec.outcome == DecisionOutcome.ESCALATE:
         case.status = CaseStatus.ESCALATED
@@ -1596,7 +1636,7 @@ def _decision(run: _Run, case: Case, spec: _CaseSpec, decision_spec: _DecisionSp
         case.status = CaseStatus.DECIDED
         case.decided_at = decided_at
     case.claimed_by = case.claimed_at = case.claim_expires_at = None
-    _save(case, by=reviewer)
+    _save(case, by=reviewer, at=decided_at)
     append_event(
         actor=Actor.for_user(reviewer),
         action="case.decided",
@@ -1636,7 +1676,7 @@ def _outcome(
         reported_by=run.system,
     )
     outcome._change_reason = f"Demo data: reported by seed_demo for AI system {run.system.slug}"
-    _save(outcome, by=None)
+    _save(outcome, by=None, at=outcome.reported_at)
     run.result.count("outcomes", created=True)
     append_event(
         actor=Actor.system("seed_demo"),

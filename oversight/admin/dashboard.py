@@ -28,6 +28,8 @@ from oversight.metrics import (
     figures_by,
     time_to_decision,
 )
+from oversight.metrics.definitions import BY_KEY as DEFINITIONS
+from oversight.metrics.definitions import percent
 from oversight.models import AISystem, Journey, JudgementPoint
 
 DEFAULT_DAYS = 30
@@ -93,7 +95,30 @@ class CaseFigureFilter(admin.SimpleListFilter):
 
 
 def _percent(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.1f} %"
+    # The report's rounding rule (oversight.metrics.definitions.percent): one rule everywhere.
+    return percent(value)
+
+
+# The figures the dashboard shows with the oversight report's definitions, in display order.
+SHOWN_DEFINITIONS = (
+    "gate_calls",
+    "routed_share",
+    "blocked_share",
+    "cases_decided",
+    "cases_judged",
+    "overrides",
+    "override_rate",
+    "escalations_all",
+    "escalations",
+    "sla_escalations",
+    "four_eyes_disagreements",
+    "escalation_rate",
+    "audit_disagreement_rate",
+    "time_to_decision",
+    "route_automated",
+    "route_human",
+    "route_overridden",
+)
 
 
 def trend_svg(days: list[datetime.date], series: dict[str, list[float | None]]) -> str:
@@ -225,6 +250,7 @@ def _row(label: str, item: Figures, period: Period, kind: str, pk) -> dict:
         "label": label,
         "figures": item,
         "routed_share": _percent(item.routed_share),
+        "blocked_share": _percent(item.blocked_share),
         "override_rate": _percent(item.override_rate),
         "escalation_rate": _percent(item.escalation_rate),
         "audit_disagreement_rate": _percent(item.audit_disagreement_rate),
@@ -299,6 +325,7 @@ def dashboard_context(*, days: int, ai_system: AISystem | None, now=None) -> dic
         "bands_svg": bar_svg(bands, title="Override rate per AI confidence band"),
         "has_bands": bool(bands),
         "has_points": bool(point_rows),
+        "definitions": {key: DEFINITIONS[key] for key in SHOWN_DEFINITIONS},
     }
 
 

@@ -17,8 +17,9 @@ class GateDay(models.Model):
     ai_system = models.ForeignKey(AISystem, on_delete=models.PROTECT, related_name="+")
     gate_calls = models.PositiveIntegerField()
     routed_to_humans = models.PositiveIntegerField(
-        help_text="Calls routed to a person (human or blocked)."
+        help_text="Calls routed to a person (blocked calls not included)."
     )
+    blocked = models.PositiveIntegerField(default=0, help_text="Calls the gate blocked.")
 
     class Meta:
         ordering = ["day", "journey"]

@@ -36,7 +36,8 @@ from literacy.models import (
     TrainingModuleVersion,
     TrainingRequirement,
 )
-from oversight.metrics import LIVE_OUTCOMES, ROUTED, Period
+from oversight.metrics import BLOCKED, LIVE_OUTCOMES, ROUTED, Period
+from oversight.metrics.figures import FIRST_LIVE_DECISION, FIRST_OVERRIDE
 from oversight.models import (
     AISystem,
     AuthorityGrant,
@@ -386,13 +387,13 @@ def outcome_answers(*, ai_system: AISystem, period: Period) -> dict:
 
 
 def recent_overrides(*, ai_system: AISystem, period: Period, limit: int) -> list[Decision]:
-    """The most recent overriding decisions of the period, newest first. One query."""
+    """The most recent overrides of the period (each case's first overriding decision, as the
+    figures count them), newest first. One query."""
     return list(
         Decision.objects.filter(
             _in(period, "decided_at"),
+            FIRST_OVERRIDE,
             case__journey__ai_system=ai_system,
-            is_override=True,
-            outcome__in=LIVE_OUTCOMES,
         )
         .select_related("reviewer", "override_reason", "case__journey", "authority_level")
         .order_by("-decided_at", "-pk")[:limit]
@@ -419,8 +420,9 @@ def buckets(period: Period, size: str) -> list[datetime.date]:
 
 
 def trend(*, ai_system: AISystem, period: Period, size: str) -> dict[datetime.date, dict]:
-    """Gate calls, routed calls, live decisions and overrides per day or week. Two GROUP BY
-    queries; {first day of bucket: counts}, buckets without data absent."""
+    """Gate calls, routed and blocked calls, live decisions, cases judged and overrides per day
+    or week, with the definitions of `oversight.metrics` (overrides once per case). Two GROUP
+    BY queries; {first day of bucket: counts}, buckets without data absent."""
     trunc = TruncDay if size == "day" else TruncWeek
     tz = timezone.get_current_timezone()
     result: dict = {}
@@ -437,7 +439,11 @@ def trend(*, ai_system: AISystem, period: Period, size: str) -> dict[datetime.da
         GateEvaluation.objects.filter(_in(period, "created_at"), ai_system=ai_system)
         .order_by()
         .values(bucket=trunc("created_at", tzinfo=tz))
-        .annotate(gate_calls=Count("pk"), routed=Count("pk", filter=Q(route__in=ROUTED)))
+        .annotate(
+            gate_calls=Count("pk"),
+            routed=Count("pk", filter=Q(route__in=ROUTED)),
+            blocked=Count("pk", filter=Q(route__in=BLOCKED)),
+        )
     )
     add(
         Decision.objects.filter(_in(period, "decided_at"), case__journey__ai_system=ai_system)
@@ -445,7 +451,8 @@ def trend(*, ai_system: AISystem, period: Period, size: str) -> dict[datetime.da
         .values(bucket=trunc("decided_at", tzinfo=tz))
         .annotate(
             live_decisions=Count("pk", filter=Q(outcome__in=LIVE_OUTCOMES)),
-            overrides=Count("pk", filter=Q(outcome__in=LIVE_OUTCOMES, is_override=True)),
+            cases_judged=Count("pk", filter=FIRST_LIVE_DECISION),
+            overrides=Count("pk", filter=FIRST_OVERRIDE),
         )
     )
     return result

@@ -21,6 +21,7 @@ from django.utils import timezone
 from audit.services.retention import RETENTION_SETTINGS, retention_days
 from literacy.services.status import training_status_by_user
 from oversight.metrics import (
+    EFFORT_ROUTES,
     Period,
     Scope,
     customer_effort_by_route,
@@ -28,6 +29,9 @@ from oversight.metrics import (
     figures_by,
     time_to_decision,
 )
+from oversight.metrics.definitions import definition
+from oversight.metrics.definitions import label as figure_label
+from oversight.metrics.definitions import percent as shared_percent
 from oversight.models import (
     AISystem,
     AuthorityLevel,
@@ -74,11 +78,7 @@ FIELD_LABELS = {
     "min_sample": "minimum sample",
 }
 
-ROUTE_LABELS = {
-    "automated": "Automated",
-    "human": "Decided by a person",
-    "overridden": "Overridden",
-}
+ROUTE_LABELS = {route: figure_label(f"route_{route}") for route in EFFORT_ROUTES}
 
 
 # --- formatting (data holds only JSON types, already as the report prints them) --------------
@@ -93,8 +93,8 @@ def _day(day: datetime.date | None) -> str | None:
 
 
 def percent(value: float | None) -> str:
-    """A rate as the report prints it: one decimal, or a dash when there was nothing to count."""
-    return "–" if value is None else f"{value * 100:.1f}%"
+    """A rate as the report prints it: the one rule of `oversight.metrics.definitions`."""
+    return shared_percent(value)
 
 
 def _number(value) -> float | int | str | None:
@@ -456,6 +456,7 @@ def _outcomes_section(system: AISystem, period: Period, totals: dict) -> dict:
             {
                 "route": route,
                 "label": ROUTE_LABELS[route],
+                "definition": definition(f"route_{route}"),
                 "count": value.count,
                 "median": value.median,
                 "p90": value.p90,
@@ -470,6 +471,11 @@ def _outcomes_section(system: AISystem, period: Period, totals: dict) -> dict:
         "reversal_answers": totals["reversal_answers"],
         "reversal_rate": totals["reversal_rate"],
         **answers,
+        "complaint_rate": (
+            answers["complaints"] / answers["complaint_answers"]
+            if answers["complaint_answers"]
+            else None
+        ),
     }
 
 
@@ -503,15 +509,18 @@ def _trend_section(system: AISystem, period: Period) -> dict:
         row = counts.get(day, {})
         calls, routed = row.get("gate_calls", 0), row.get("routed", 0)
         live, overrides = row.get("live_decisions", 0), row.get("overrides", 0)
+        judged, blocked = row.get("cases_judged", 0), row.get("blocked", 0)
         series.append(
             {
                 "bucket": day.isoformat(),
                 "gate_calls": calls,
                 "routed": routed,
+                "blocked": blocked,
                 "routed_share": routed / calls if calls else None,
                 "live_decisions": live,
+                "cases_judged": judged,
                 "overrides": overrides,
-                "override_rate": overrides / live if live else None,
+                "override_rate": overrides / judged if judged else None,
             }
         )
     return {"bucket": size, "series": series}
@@ -555,34 +564,51 @@ def _display(data: dict) -> dict:
     totals = activity["totals"]
     four = activity["four_eyes"]
     speed = activity["time_to_decision"]
+
+    def defined(key: str, value, label: str | None = None) -> tuple[str, object, str]:
+        # (label, value, the printed definition): one table of definitions for all figures.
+        return (label or figure_label(key), value, definition(key))
+
+    escalation_split = (
+        f"{totals['escalations']} by a reviewer, {totals['sla_breaches']} for a missed SLA, "
+        f"{totals['four_eyes_disagreements']} four-eyes disagreements"
+    )
     headline = [
-        ("Gate calls", totals["gate_calls"]),
-        ("Routed to people", percent(totals["routed_share"])),
-        ("Cases opened", activity["cases_opened"]),
-        ("Cases decided", totals["cases_decided"]),
-        ("Overrides", totals["overrides"]),
-        ("Override rate", percent(totals["override_rate"])),
+        defined("gate_calls", totals["gate_calls"]),
+        defined("routed_share", percent(totals["routed_share"])),
+        defined("blocked_share", percent(totals["blocked_share"])),
+        defined("cases_opened", activity["cases_opened"]),
+        defined("cases_decided", totals["cases_decided"]),
+        defined("overrides", totals["overrides"]),
+        defined("override_rate", percent(totals["override_rate"])),
+        defined("escalations_all", totals["escalations_all"]),
     ]
     activity_rows = [
-        ("Gate calls", totals["gate_calls"]),
-        ("Routed to people", f"{totals['routed_to_humans']}"),
-        ("Routed share", percent(totals["routed_share"])),
-        ("Cases opened", activity["cases_opened"]),
-        ("Cases decided", totals["cases_decided"]),
-        ("Live decisions", totals["live_decisions"]),
-        ("Overrides", totals["overrides"]),
-        ("Override rate", percent(totals["override_rate"])),
-        ("Escalations", totals["escalations"]),
-        ("Escalation rate", percent(totals["escalation_rate"])),
-        ("SLA breaches", totals["sla_breaches"]),
-        ("Four eyes: second reviews", four["second_reviews"]),
-        ("Four eyes: confirmed", four["confirmed"]),
-        ("Four eyes: not confirmed", four["not_confirmed"]),
-        ("Sample audits", totals["sample_audits"]),
-        ("Sample audits disagreeing", totals["audit_disagreements"]),
-        ("Audit disagreement rate", percent(totals["audit_disagreement_rate"])),
-        ("Time to decision, median", _seconds(speed["median"])),
-        ("Time to decision, p90", _seconds(speed["p90"])),
+        defined("gate_calls", totals["gate_calls"]),
+        defined(
+            "routed_share",
+            f"{totals['routed_to_humans']} ({percent(totals['routed_share'])})",
+        ),
+        defined("blocked_share", f"{totals['blocked']} ({percent(totals['blocked_share'])})"),
+        defined("cases_opened", activity["cases_opened"]),
+        defined("cases_decided", totals["cases_decided"]),
+        defined("cases_judged", totals["cases_judged"]),
+        defined("live_decisions", totals["live_decisions"]),
+        defined("overrides", totals["overrides"]),
+        defined("override_rate", percent(totals["override_rate"])),
+        defined("escalations_all", f"{totals['escalations_all']} ({escalation_split})"),
+        defined("escalations", totals["escalations"]),
+        defined("sla_escalations", totals["sla_breaches"]),
+        defined("four_eyes_disagreements", totals["four_eyes_disagreements"]),
+        defined("escalation_rate", percent(totals["escalation_rate"])),
+        ("Four eyes: second reviews", four["second_reviews"], ""),
+        ("Four eyes: confirmed", four["confirmed"], ""),
+        ("Four eyes: not confirmed", four["not_confirmed"], ""),
+        ("Sample audits", totals["sample_audits"], ""),
+        ("Sample audits disagreeing", totals["audit_disagreements"], ""),
+        defined("audit_disagreement_rate", percent(totals["audit_disagreement_rate"])),
+        defined("time_to_decision", _seconds(speed["median"]), "Time to decision, median"),
+        defined("time_to_decision", _seconds(speed["p90"]), "Time to decision, p90"),
     ]
     point_rows = [
         {
@@ -590,6 +616,7 @@ def _display(data: dict) -> dict:
             "point": row["point"],
             "cases_decided": row["figures"]["cases_decided"],
             "live_decisions": row["figures"]["live_decisions"],
+            "cases_judged": row["figures"]["cases_judged"],
             "overrides": row["figures"]["overrides"],
             "override_rate": percent(row["figures"]["override_rate"]),
             "escalations": row["figures"]["escalations"],
@@ -604,6 +631,7 @@ def _display(data: dict) -> dict:
     effort_rows = [
         {
             "label": row["label"],
+            "definition": row["definition"],
             "count": row["count"],
             "median": "–" if row["median"] is None else f"{row['median']:g}",
             "p90": "–" if row["p90"] is None else f"{row['p90']:g}",
@@ -617,7 +645,11 @@ def _display(data: dict) -> dict:
             f"{outcomes['repeat_contacts']} of {outcomes['repeat_contact_answers']} "
             f"({percent(outcomes['repeat_contact_rate'])})",
         ),
-        ("Complaints", f"{outcomes['complaints']} of {outcomes['complaint_answers']}"),
+        (
+            "Complaints",
+            f"{outcomes['complaints']} of {outcomes['complaint_answers']} "
+            f"({percent(outcomes['complaint_rate'])})",
+        ),
         (
             "Reversals",
             f"{outcomes['reversals']} of {outcomes['reversal_answers']} "
@@ -639,6 +671,7 @@ def _display(data: dict) -> dict:
             "gate_calls": row["gate_calls"],
             "routed_share": percent(row["routed_share"]),
             "live_decisions": row["live_decisions"],
+            "cases_judged": row["cases_judged"],
             "override_rate": percent(row["override_rate"]),
         }
         for row in series

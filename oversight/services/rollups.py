@@ -18,7 +18,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from oversight.metrics import ROUTED, utc_midnight
+from oversight.metrics import BLOCKED, ROUTED, utc_midnight
 from oversight.models import GateDay, GateEvaluation, GateRollup
 
 GRACE = datetime.timedelta(minutes=10)
@@ -33,7 +33,11 @@ def _summaries(first: datetime.date, end: datetime.date) -> list[GateDay]:
         )
         .order_by()
         .values("journey_id", "ai_system_id", day=TruncDate("created_at", tzinfo=datetime.UTC))
-        .annotate(calls=Count("pk"), routed=Count("pk", filter=Q(route__in=ROUTED)))
+        .annotate(
+            calls=Count("pk"),
+            routed=Count("pk", filter=Q(route__in=ROUTED)),
+            blocked=Count("pk", filter=Q(route__in=BLOCKED)),
+        )
     )
     return [
         GateDay(
@@ -42,6 +46,7 @@ def _summaries(first: datetime.date, end: datetime.date) -> list[GateDay]:
             ai_system_id=row["ai_system_id"],
             gate_calls=row["calls"],
             routed_to_humans=row["routed"],
+            blocked=row["blocked"],
         )
         for row in rows
     ]

@@ -43,8 +43,9 @@ def test_managers_and_compliance_officers_see_the_figures(client, data, frozen, 
     assert response.status_code == 200
     overall = response.context["overall"]
     assert (overall["figures"].gate_calls, overall["figures"].cases_decided) == (7, 5)
-    assert overall["routed_share"] == "57.1 %"
-    assert overall["override_rate"] == "50.0 %"
+    # the report's definitions: blocked calls apart, overrides once per case judged
+    assert (overall["routed_share"], overall["blocked_share"]) == ("42.9 %", "14.3 %")
+    assert overall["override_rate"] == "66.7 %"
     assert response.context["time_to_decision"].median == 1800.0
     journeys = {row["label"]: row for row in response.context["journeys"]}
     assert journeys["Support / Refunds"]["routed_share"] == "75.0 %"
@@ -151,3 +152,28 @@ def test_the_trend_leaves_gaps_and_the_bars_scale_to_the_rate():
     assert "&lt;b&gt;low&lt;/b&gt;" in bars
     assert 'width="165.0"' in bars  # half of the 330-pixel plot
     assert "50.0 %" in bars
+
+
+def test_the_dashboard_shows_the_reports_figures_with_the_reports_definitions(client, data, frozen):
+    """The same definitions as the oversight report: blocked calls on their own, escalations
+    by cause, overrides of the cases judged; and the report's own sentences for them."""
+    from django.utils.html import escape
+
+    from oversight.metrics import Period, Scope, figures
+    from oversight.metrics.definitions import BY_KEY
+
+    client.force_login(person(MANAGER))
+    response = client.get(URL, {"days": 31})
+    overall = response.context["overall"]
+    period = response.context["period"]
+    same = figures(period=Period(start=period.start, end=period.end), scope=Scope())
+    assert overall["figures"] == same
+    content = response.content.decode()
+    assert f"{same.overrides} of {same.cases_judged} cases judged" in content
+    assert (
+        f"{same.escalations_all} ({same.escalations} by a reviewer, {same.sla_breaches} for a "
+        f"missed SLA, {same.four_eyes_disagreements} four-eyes disagreements)"
+    ) in content
+    assert "<th>Blocked</th>" in content
+    for key in ("routed_share", "blocked_share", "overrides", "escalations_all"):
+        assert escape(BY_KEY[key].definition) in content

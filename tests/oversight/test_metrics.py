@@ -140,11 +140,17 @@ def data():
 
 def test_overall_figures(data):
     result = figures(period=MAY)
-    assert (result.gate_calls, result.routed_to_humans) == (7, 4)
-    assert result.routed_share == pytest.approx(4 / 7)
+    # the blocked call of j2 is not "routed to people": it is counted on its own
+    assert (result.gate_calls, result.routed_to_humans, result.blocked) == (7, 3, 1)
+    assert result.routed_share == pytest.approx(3 / 7)
+    assert result.blocked_share == pytest.approx(1 / 7)
     assert (result.cases_decided, result.sla_breaches) == (5, 2)
     assert (result.live_decisions, result.overrides, result.escalations) == (4, 2, 1)
-    assert result.override_rate == 0.5
+    # c3 (escalated, then decided in round 2) is one case judged: c1, c2, c3
+    assert result.cases_judged == 3
+    assert result.override_rate == pytest.approx(2 / 3)
+    # escalations by cause: c3 by a reviewer, c2 and c6 for a missed SLA, no four-eyes case
+    assert (result.four_eyes_disagreements, result.escalations_all) == (0, 3)
     assert result.escalation_rate == 0.25
     assert (result.sample_audits, result.audit_disagreements) == (2, 1)
     assert result.audit_disagreement_rate == 0.5
@@ -177,7 +183,8 @@ def test_figures_by_ai_system(data):
     result = figures_by("ai_system", period=MAY)
     assert set(result) == {data.s1.pk, data.s2.pk}
     s1, s2 = result[data.s1.pk], result[data.s2.pk]
-    assert (s1.gate_calls, s1.routed_to_humans, s1.routed_share) == (6, 4, pytest.approx(2 / 3))
+    assert (s1.gate_calls, s1.routed_to_humans, s1.routed_share) == (6, 3, 0.5)
+    assert (s1.blocked, s1.blocked_share) == (1, pytest.approx(1 / 6))
     assert (s1.cases_decided, s1.sla_breaches, s1.live_decisions, s1.overrides) == (5, 1, 4, 2)
     assert s1.audit_disagreement_rate == 0.5
     assert (s2.gate_calls, s2.routed_share, s2.cases_decided, s2.sla_breaches) == (1, 0, 0, 1)
@@ -189,8 +196,8 @@ def test_figures_by_journey(data):
     result = figures_by("journey", period=MAY)
     j1, j2, j3 = (result[j.pk] for j in (data.j1, data.j2, data.j3))
     assert (j1.gate_calls, j1.routed_share, j1.cases_decided, j1.sla_breaches) == (4, 0.75, 3, 1)
-    assert (j1.override_rate, j1.escalation_rate) == (0.5, 0.25)
-    assert (j2.gate_calls, j2.routed_share, j2.cases_decided) == (2, 0.5, 2)
+    assert (j1.override_rate, j1.escalation_rate) == (pytest.approx(2 / 3), 0.25)
+    assert (j2.gate_calls, j2.routed_share, j2.blocked_share, j2.cases_decided) == (2, 0, 0.5, 2)
     assert (j2.live_decisions, j2.sample_audits, j2.audit_disagreement_rate) == (0, 2, 0.5)
     assert (j3.gate_calls, j3.routed_share, j3.sla_breaches, j3.cases_decided) == (1, 0, 1, 0)
     assert (j1.outcomes, j1.repeat_contacts, j1.reversals, j1.reversal_answers) == (4, 1, 1, 3)
@@ -203,7 +210,8 @@ def test_figures_by_judgement_point(data):
     p1, p2 = result[data.p1.pk], result[data.p2.pk]
     assert (p1.live_decisions, p1.overrides, p1.override_rate, p1.cases_decided) == (2, 1, 0.5, 2)
     assert (p2.live_decisions, p2.overrides, p2.escalations, p2.cases_decided) == (2, 1, 1, 1)
-    assert (p2.override_rate, p2.escalation_rate) == (0.5, 0.5)
+    # one case judged (c3, escalated then decided), overridden once
+    assert (p2.cases_judged, p2.override_rate, p2.escalation_rate) == (1, 1.0, 0.5)
 
 
 def test_figures_by_reviewer(data):
@@ -212,7 +220,8 @@ def test_figures_by_reviewer(data):
     assert (r1.live_decisions, r1.overrides, r1.escalations) == (3, 1, 1)
     assert r1.override_rate == pytest.approx(1 / 3)
     assert (r1.sample_audits, r1.audit_disagreements, r1.cases_decided) == (1, 0, 4)
-    assert (r2.live_decisions, r2.overrides, r2.override_rate) == (1, 1, 1.0)
+    # r2 decided c3 in round 2: c3's first override, but r1 judged the case first
+    assert (r2.live_decisions, r2.overrides, r2.cases_judged, r2.override_rate) == (1, 1, 0, None)
     assert (r2.sample_audits, r2.audit_disagreement_rate, r2.cases_decided) == (1, 1.0, 2)
 
 
@@ -222,13 +231,13 @@ def test_figures_by_day(data):
     assert {d: (f.gate_calls, f.routed_share) for d, f in result.items() if f.gate_calls} == {
         day(2026, 5, 10): (2, 0.5),
         day(2026, 5, 11): (2, 1.0),
-        day(2026, 5, 13): (2, 0.5),
+        day(2026, 5, 13): (2, 0.0),  # one blocked, one automated
         day(2026, 5, 14): (1, 0.0),
     }
     assert {d: f.override_rate for d, f in result.items() if f.live_decisions} == {
         day(2026, 5, 10): 0.0,
         day(2026, 5, 11): 1.0,
-        day(2026, 5, 12): 0.5,
+        day(2026, 5, 12): 1.0,  # c3: judged once (escalated), overridden once
     }
 
 
@@ -248,8 +257,9 @@ def test_time_to_decision_median_and_90th_percentile(data):
 
 def test_customer_effort_median_by_route(data):
     result = customer_effort_by_route(period=MAY)
-    assert result["automated"] == Distribution(2, 3.0, pytest.approx(3.8))
-    assert result["human"] == Distribution(2, 4.0, pytest.approx(4.8))
+    # c5 is a sample audit: automation had acted, so its outcome (5) counts as automated
+    assert result["automated"] == Distribution(3, 4.0, pytest.approx(4.8))
+    assert result["human"] == Distribution(1, 3.0, 3.0)
     assert result["overridden"] == Distribution(2, 6.5, pytest.approx(6.9))
 
 

@@ -23,7 +23,7 @@ def data():
 
 def summaries():
     return {
-        (row.day.day, row.journey.slug): (row.gate_calls, row.routed_to_humans)
+        (row.day.day, row.journey.slug): (row.gate_calls, row.routed_to_humans, row.blocked)
         for row in GateDay.objects.select_related("journey")
     }
 
@@ -32,11 +32,11 @@ def test_closed_days_are_summarised_per_journey_from_the_first_call(data):
     assert roll_up_gate_days(now=MAY_CLOSED) == 32  # 30 April to 31 May
     assert GateRollup.objects.get().complete_until == datetime.date(2026, 6, 1)
     assert summaries() == {
-        (30, "refunds"): (1, 1),  # 30 April
-        (10, "refunds"): (2, 1),
-        (11, "refunds"): (2, 2),
-        (13, "billing"): (2, 1),  # blocked counts as routed to a person
-        (14, "limits"): (1, 0),
+        (30, "refunds"): (1, 1, 0),  # 30 April
+        (10, "refunds"): (2, 1, 0),
+        (11, "refunds"): (2, 2, 0),
+        (13, "billing"): (2, 0, 1),  # blocked is not routed to a person: counted on its own
+        (14, "limits"): (1, 0, 0),
     }
 
 
@@ -45,7 +45,7 @@ def test_a_day_is_summarised_only_once_it_has_been_closed_for_the_grace_period(d
     assert GateRollup.objects.get().complete_until == datetime.date(2026, 5, 14)
     assert (14, "limits") not in summaries()
     assert roll_up_gate_days(now=at(15, 0) + GRACE) == 1  # 15 May, 00:10: the 14th closed
-    assert summaries()[(14, "limits")] == (1, 0)
+    assert summaries()[(14, "limits")] == (1, 0, 0)
 
 
 def test_rolling_up_again_adds_nothing(data):
@@ -108,7 +108,7 @@ def test_recomputing_days_counts_what_is_left(data):
         end_retention_purge(connection)
     recompute_gate_days(None, datetime.date(2026, 5, 15))
     assert (14, "limits") not in summaries()
-    assert summaries()[(13, "billing")] == (2, 1)
+    assert summaries()[(13, "billing")] == (2, 0, 1)
     assert breakdown(period=MAY).overall == figures(period=MAY)
 
 
@@ -116,3 +116,24 @@ def test_the_summary_schedule_exists():
     schedule = Schedule.objects.get(name="Summarise gate days")
     assert schedule.func == "oversight.tasks.roll_up_gate_days"
     assert (schedule.schedule_type, schedule.minutes) == (Schedule.MINUTES, 15)
+
+
+def test_the_migration_moves_blocked_calls_out_of_existing_summaries_and_back(data):
+    """Summaries written before blocked calls were counted apart held them among the routed."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("oversight.migrations.0012_gate_day_blocked_apart")
+    roll_up_gate_days(now=MAY_CLOSED)
+    GateDay.objects.filter(day=datetime.date(2026, 5, 13)).update(routed_to_humans=1, blocked=0)
+    rows_before = GateDay.objects.count()
+
+    migration.split_blocked(apps, None)
+    assert summaries()[(13, "billing")] == (2, 0, 1)
+    assert summaries()[(11, "refunds")] == (2, 2, 0)  # no blocked call: untouched
+    assert breakdown(period=MAY).overall == figures(period=MAY)
+
+    migration.join_blocked(apps, None)
+    assert summaries()[(13, "billing")] == (2, 1, 0)
+    assert GateDay.objects.count() == rows_before

@@ -290,3 +290,53 @@ def test_every_demo_login_works_and_is_printed(client):
         assert login.password in output
         assert User.objects.get(username=login.username).is_staff
     assert User.objects.get(username="admin").is_superuser
+
+
+def test_the_demo_is_consistent_in_time_rules_before_the_decisions_taken_under_them():
+    """The oversight report read "in force from" after decisions taken under a rule: the rules
+    and the system's configuration are now dated with the story, before every case."""
+    seed()
+
+    decisions = Decision.objects.select_related("case__evaluation").prefetch_related(
+        "case__judgement_points"
+    )
+    assert decisions.exists()
+    for decision in decisions:
+        case = decision.case
+        versions = {
+            entry["slug"]: entry["version"]
+            for entry in (case.evaluation.matched if case.evaluation else [])
+        }
+        for point in case.judgement_points.all():
+            under = point.history.filter(version=versions.get(point.slug, point.version))
+            first = under.order_by("history_date").first()
+            assert first is not None and first.history_date <= decision.decided_at, (
+                point.slug,
+                decision.decided_at,
+            )
+        assert case.history.earliest("history_date").history_date == case.opened_at
+        assert decision.history.get().history_date == decision.decided_at
+    for model in (AISystem, TriggerCondition):
+        for record in model.objects.all():
+            assert (
+                record.history.earliest("history_date").history_date
+                < Case.objects.earliest("opened_at").opened_at
+            )
+
+
+def test_the_demo_gate_calls_span_the_days_of_the_cases():
+    seed()
+
+    opened = sorted(Case.objects.values_list("opened_at", flat=True))
+    first_day, last_day = opened[0].date(), timezone.now().date()
+    calls = list(GateEvaluation.objects.all())
+    assert calls
+    for call in calls:
+        assert first_day <= call.created_at.date() <= last_day
+        assert all(o.reported_at >= call.created_at for o in call.outcomes.all())
+    for case in Case.objects.filter(evaluation__isnull=False).select_related("evaluation"):
+        assert case.evaluation.created_at == case.opened_at
+    # the calls are spread over the cases' days, not stamped at the moment of seeding
+    assert len({call.created_at.date() for call in calls}) == len(
+        {moment.date() for moment in opened}
+    )

@@ -194,7 +194,7 @@ def test_literacy_register_lists_people_items_and_coverage(world):
         "oversaw an AI system; 1 of them held everything required current." in body
     )
     assert "Chat bot 0 0 no overseers" in body
-    assert "Refund bot 2 1 50 %" in body
+    assert "Refund bot 2 1 50.0 %" in body
     assert (
         "Oversight basics: current, completed 2026-03-01, expires 2027-03-01 "
         "required by level Reviewer" in body
@@ -257,3 +257,20 @@ def test_report_id_may_be_a_uuid(world):
     )
 
     assert str(report_id) in pages_text(report.pdf)[0]
+
+
+def test_coverage_prints_one_share_in_the_chart_and_the_table(world):
+    """The chart printed "71.4 %" above a table saying "71 %": one rounding rule now."""
+    from django.template.loader import render_to_string
+
+    from oversight.reports.registers import build_literacy
+
+    document = build_literacy({"as_of": "2026-06-01", "system": None, "team": None})
+    chart = str(document.context["coverage_chart"])
+    html = render_to_string(document.template, {**document.context, "report": {}})
+    for item in document.context["coverage"]:
+        if item["share"] is None:
+            continue
+        printed = f"{item['share'] * 100:.1f} %"
+        assert printed in chart
+        assert f'<td class="num">{printed}</td>' in html
