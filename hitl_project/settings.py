@@ -134,6 +134,15 @@ WEBHOOK_MAX_ATTEMPTS = env_int(ENV, "WEBHOOK_MAX_ATTEMPTS", 6)
 CLAIM_LEASE_MINUTES = env_int(ENV, "CLAIM_LEASE_MINUTES", 30)
 WEBHOOK_TIMEOUT_SECONDS = env_int(ENV, "WEBHOOK_TIMEOUT_SECONDS", 10)
 
+# G2 "no task lost" (docs/reliability.md): webhook deliveries and report requests are rows first,
+# and a sweep every minute re-enqueues those left pending past OUTBOX_GRACE_SECONDS or running
+# past their lease. A lease is the longest a live worker can hold a row (the webhook timeout, or
+# the task timeout for a report) plus TASK_LEASE_MARGIN_SECONDS. A report request whose worker
+# stopped REPORT_MAX_ATTEMPTS times is failed rather than retried for ever.
+OUTBOX_GRACE_SECONDS = env_int(ENV, "OUTBOX_GRACE_SECONDS", 120)
+TASK_LEASE_MARGIN_SECONDS = env_int(ENV, "TASK_LEASE_MARGIN_SECONDS", 60)
+REPORT_MAX_ATTEMPTS = env_int(ENV, "REPORT_MAX_ATTEMPTS", 3)
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": ["oversight.api.authentication.AISystemKeyAuthentication"],

@@ -57,10 +57,6 @@ USER_AGENT = "HITL-Oversight-Webhooks/1"
 
 FIRST_RETRY_DELAY = datetime.timedelta(seconds=30)
 MAX_RETRY_DELAY = datetime.timedelta(hours=1)
-# How long past the HTTP timeout a claimed attempt stays "in flight". Must stay well below
-# Q_CLUSTER["retry"] (360 s): when a worker dies mid-attempt, the ORM broker hands the task out
-# again after `retry` seconds, and by then the claim must have lapsed so the new run proceeds.
-LEASE_MARGIN = datetime.timedelta(seconds=60)
 # Web, scheduler and worker clocks differ a little; a retry that fires a moment "early" on the
 # worker's clock must still run, or the delivery would wait forever.
 CLOCK_SKEW = datetime.timedelta(seconds=5)
@@ -210,7 +206,16 @@ def _is_http_url(url: str) -> bool:
 
 
 def _lease() -> datetime.timedelta:
-    return datetime.timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS) + LEASE_MARGIN
+    """How long past its start a claimed attempt stays "in flight" (its lease).
+
+    The HTTP timeout plus TASK_LEASE_MARGIN_SECONDS (60 s by default). It should stay below
+    Q_CLUSTER["retry"]: when a worker dies mid-attempt the ORM broker hands the task out again
+    after `retry` seconds, and by then the claim must have lapsed so the new run proceeds (with
+    Redis, the outbox sweep re-enqueues it once the lease and OUTBOX_GRACE_SECONDS have passed).
+    """
+    return datetime.timedelta(
+        seconds=settings.WEBHOOK_TIMEOUT_SECONDS + settings.TASK_LEASE_MARGIN_SECONDS
+    )
 
 
 def _claim_attempt(delivery_id: str | uuid.UUID) -> tuple[WebhookDelivery, int] | None:
