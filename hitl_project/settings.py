@@ -55,6 +55,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Records the acting user on every history row written during a request.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # G2: a lost database connection answers 503 + Retry-After, not a 500 page (last, so it
+    # sees a view's exception first; the API has its own JSON answer in oversight.api.errors).
+    "hitl_project.database_unavailable.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "hitl_project.urls"
