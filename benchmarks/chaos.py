@@ -537,6 +537,7 @@ def main(argv=None) -> int:
         pg.start()
         run([pg_bin("createdb"), "-h", HOST, "-p", str(args.pg_port), "-U", "postgres", DB_NAME])
         env = app_env(pg.url())
+        print("Migrating, seeding, making the API key with manage.py create_api_key …", flush=True)
         run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env)
         setup_django(env)
         seed()
@@ -565,6 +566,7 @@ def main(argv=None) -> int:
         worker = Group(
             "qcluster", [sys.executable, "manage.py", "qcluster"], env, folder / "qcluster.log"
         )
+        print(f"Starting gunicorn on {base_url} and a django-q2 cluster …", flush=True)
         web.start()
         worker.start()
         wait_ready(base_url, api_key, 60)
@@ -660,7 +662,7 @@ def main(argv=None) -> int:
         print("RESULT:", "OK" if ok else "FAILED")
         return 0 if ok else 1
     except KeyboardInterrupt:
-        print("\nInterrupted: stopping everything this run started.", file=sys.stderr)
+        print("\nInterrupted: stopping everything this run started …", file=sys.stderr)
         return 130
     finally:
         stop.set()
@@ -677,6 +679,7 @@ def main(argv=None) -> int:
             receiver.stop()
         pg.stop()
         shutil.rmtree(folder, ignore_errors=True)
+        print("Stopped gunicorn, the worker and PostgreSQL; removed the temporary folder.")
 
 
 if __name__ == "__main__":
