@@ -377,10 +377,12 @@ def generate_report(request_id) -> IssuedReport | None:
         finally:
             progress.close()
         with transaction.atomic():
+            # Locked, so a worker taking the request over waits for this commit (and then finds
+            # it done) or has already taken it (and this attempt stores nothing).
             held = ReportRequest.objects.select_for_update().filter(
                 pk=request.pk, status=ReportStatus.RUNNING, attempts=attempt
             )
-            if not held.exists():
+            if not list(held.values_list("pk", flat=True)):
                 raise _LeaseLost
             issued = IssuedReport.objects.create(
                 id=request.report_id,

@@ -13,7 +13,11 @@ The flow:
 Brokers may hand a task out twice (Redis has no delivery receipts), and schedules may fire
 after a newer attempt was made. A claim therefore needs the delivery to be pending *and* due
 (`next_attempt_at` reached); a claim moves `next_attempt_at` past the end of the HTTP call (a
-lease), so a second worker finds it not due and does nothing.
+lease), so a second worker finds it not due and does nothing. A task lost altogether (the web
+process died before its on-commit enqueue, the broker dropped it, the worker was killed) is
+enqueued again by the outbox sweep (`oversight.services.outbox`) once the delivery has been due
+for OUTBOX_GRACE_SECONDS. Delivery is at least once: every attempt carries the same
+`X-HITL-Delivery` id and body, and receivers act once per id (docs/api.md).
 
 Signature scheme, for integrators (see `verify_signature`):
 
