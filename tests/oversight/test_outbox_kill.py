@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -191,7 +190,7 @@ def lock_ledger_head() -> psycopg.Connection:
     return lock
 
 
-def test_a_killed_worker_loses_neither_a_webhook_nor_a_report(postgres_only):
+def test_a_killed_worker_loses_neither_a_webhook_nor_a_report(postgres_only, tmp_path):
     deadline = time.monotonic() + DEADLINE_SECONDS
     broker = get_broker()
     broker.purge_queue()
@@ -208,7 +207,7 @@ def test_a_killed_worker_loses_neither_a_webhook_nor_a_report(postgres_only):
     )
     receiver = StallingReceiver(RECEIVER_PORT)
     receiver.start()
-    logs = Path(tempfile.mkdtemp(prefix="hitl-qcluster-")) / "qcluster.log"
+    logs = tmp_path / "qcluster.log"
     clusters: list[Cluster] = []
     lock = None
     try:
