@@ -76,6 +76,13 @@ def database_config(environ: Mapping[str, str], *, base_dir) -> dict:
             config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
         except ValueError as exc:
             raise ImproperlyConfigured(f"DATABASE_URL could not be read: {exc}") from None
+        # Connection lifetime and health checks (G2 connection loss). A persistent connection
+        # (CONN_MAX_AGE seconds, 0 = one per request) saves a connect per request; with health
+        # checks on, Django pings a reused connection before a request's first query and opens
+        # a new one if the server dropped it (a restart, a failover, pg_terminate_backend), so
+        # a connection that died between requests costs one reconnect, not an error.
+        config["CONN_MAX_AGE"] = env_int(environ, "DATABASE_CONN_MAX_AGE", 60)
+        config["CONN_HEALTH_CHECKS"] = env_bool(environ, "DATABASE_CONN_HEALTH_CHECKS", True)
     else:
         config = {
             "ENGINE": "django.db.backends.sqlite3",
@@ -107,14 +114,42 @@ def database_config(environ: Mapping[str, str], *, base_dir) -> dict:
 def task_queue_config(environ: Mapping[str, str]) -> dict:
     """django-q2: the ORM broker by default, Redis when REDIS_URL is set.
 
-    retry must exceed timeout or a slow task is handed out twice.
+    The broker is not what keeps work from being lost: webhook deliveries and report requests
+    are rows first, and a sweep re-enqueues any left pending or running past their lease
+    (docs/reliability.md). These settings keep the broker from doing harm meanwhile.
     """
+    timeout = env_int(environ, "Q_TIMEOUT", 300)
+    retry = env_int(environ, "Q_RETRY", timeout + 60)
+    if retry <= timeout:
+        raise ImproperlyConfigured(
+            f"Q_RETRY={retry} must exceed Q_TIMEOUT={timeout}: the ORM broker hands a task out "
+            "again after `retry` seconds, so a shorter retry runs a slow task twice at once."
+        )
     config = {
         "name": "hitl",
         "workers": env_int(environ, "Q_WORKERS", 2),
-        "timeout": 300,
-        "retry": 360,
-        "max_attempts": 3,
+        # A worker running a task longer than this is killed and replaced. The longest task is
+        # a large PDF report; webhook POSTs are bounded by WEBHOOK_TIMEOUT_SECONDS, far below.
+        # Report leases are derived from it (a report's lease outlives its worker's timeout).
+        "timeout": timeout,
+        # ORM broker only (Redis has no receipts): a task not acknowledged `retry` seconds after
+        # it was handed out is handed out again. It must exceed `timeout`, or a task still
+        # running legitimately is started a second time beside itself.
+        "retry": retry,
+        # Acknowledge tasks that raised or timed out, so the ORM broker does not hand them out
+        # again after `retry`: a failing webhook is retried by its own backoff schedule, a stale
+        # report request by the sweep, recurring jobs by their schedule; redelivering as well
+        # would run the same work from two sources. A task whose worker died without a result
+        # (SIGKILL, out of memory) is never acknowledged: the ORM broker hands it out again
+        # after `retry`, Redis loses it, and the sweep finds its row either way.
+        "ack_failures": True,
+        # The ORM broker stops handing out a task once this many results were saved for it.
+        # With ack_failures on, a failed task is acknowledged at its first result, so this is a
+        # backstop should ack_failures ever be turned off (0 would mean unlimited).
+        "max_attempts": env_int(environ, "Q_MAX_ATTEMPTS", 3),
+        # django-q2 keeps the last N successful task results only: it is a debugging aid, not a
+        # count of work done (count outbox rows and ledger events instead). Failures are kept.
+        "save_limit": env_int(environ, "Q_SAVE_LIMIT", 250),
         "catch_up": False,
         "label": "Background tasks",
     }

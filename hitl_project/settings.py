@@ -57,6 +57,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Records the acting user on every history row written during a request.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # G2: a lost database connection answers 503 + Retry-After, not a 500 page (last, so it
+    # sees a view's exception first; the API has its own JSON answer in oversight.api.errors).
+    "hitl_project.database_unavailable.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "hitl_project.urls"
@@ -135,6 +138,15 @@ WEBHOOK_MAX_ATTEMPTS = env_int(ENV, "WEBHOOK_MAX_ATTEMPTS", 6)
 # Reviewers: how long a claim on a case lasts before it lapses and the case returns to the queue.
 CLAIM_LEASE_MINUTES = env_int(ENV, "CLAIM_LEASE_MINUTES", 30)
 WEBHOOK_TIMEOUT_SECONDS = env_int(ENV, "WEBHOOK_TIMEOUT_SECONDS", 10)
+
+# G2 "no task lost" (docs/reliability.md): webhook deliveries and report requests are rows first,
+# and a sweep every minute re-enqueues those left pending past OUTBOX_GRACE_SECONDS or running
+# past their lease. A lease is the longest a live worker can hold a row (the webhook timeout, or
+# the task timeout for a report) plus TASK_LEASE_MARGIN_SECONDS. A report request whose worker
+# stopped REPORT_MAX_ATTEMPTS times is failed rather than retried for ever.
+OUTBOX_GRACE_SECONDS = env_int(ENV, "OUTBOX_GRACE_SECONDS", 120)
+TASK_LEASE_MARGIN_SECONDS = env_int(ENV, "TASK_LEASE_MARGIN_SECONDS", 60)
+REPORT_MAX_ATTEMPTS = env_int(ENV, "REPORT_MAX_ATTEMPTS", 3)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

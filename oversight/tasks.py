@@ -70,3 +70,10 @@ def request_monthly_reports() -> str:
     requested = request_monthly()
     systems = ", ".join(request.params["system"] for request in requested) or "-"
     return f"{len(requested)} monthly oversight reports requested: {systems}"
+
+
+def sweep_outbox() -> str:
+    """Every minute: enqueue again the webhooks and reports whose task was lost."""
+    from oversight.services.outbox import sweep_outbox as sweep
+
+    return str(sweep())

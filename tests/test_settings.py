@@ -166,3 +166,29 @@ def test_check_deploy_is_clean_with_production_settings():
     result = _run_django(production, code)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+# G2: connection lifetime and the task queue's settings, from the environment -----------------
+
+
+def test_connection_lifetime_and_health_checks_come_from_the_environment():
+    url = {"DATABASE_URL": "postgres://app@db/oversight"}
+    default = database_config(url, base_dir=PROJECT_DIR)
+    assert (default["CONN_MAX_AGE"], default["CONN_HEALTH_CHECKS"]) == (60, True)
+    tuned = database_config(
+        {**url, "DATABASE_CONN_MAX_AGE": "0", "DATABASE_CONN_HEALTH_CHECKS": "off"},
+        base_dir=PROJECT_DIR,
+    )
+    assert (tuned["CONN_MAX_AGE"], tuned["CONN_HEALTH_CHECKS"]) == (0, False)
+
+
+def test_task_queue_acknowledges_failures_and_retries_only_after_the_timeout():
+    config = task_queue_config({"Q_TIMEOUT": "30"})
+    assert (config["timeout"], config["retry"]) == (30, 90)
+    assert config["ack_failures"] is True
+    assert (config["max_attempts"], config["save_limit"]) == (3, 250)
+
+
+def test_a_task_retry_not_longer_than_the_timeout_is_refused():
+    with pytest.raises(ImproperlyConfigured, match="Q_RETRY=300 must exceed Q_TIMEOUT=300"):
+        task_queue_config({"Q_TIMEOUT": "300", "Q_RETRY": "300"})

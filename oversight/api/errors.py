@@ -5,7 +5,10 @@
 uncaught exceptions) get the same shape from `oversight.api.middleware`.
 """
 
+import logging
+
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -13,6 +16,8 @@ from rest_framework.views import exception_handler
 
 from oversight.api.middleware import current_request_id
 from oversight.exceptions import DomainError, NotAllowed, StaleState
+
+logger = logging.getLogger(__name__)
 
 DOMAIN_STATUS = {
     "unknown_journey": status.HTTP_404_NOT_FOUND,
@@ -61,7 +66,37 @@ def _flatten(detail) -> dict:
     return flat
 
 
+# G2 connection loss -----------------------------------------------------------------------------
+
+# Seconds a client is asked to wait: enough for a health-checked reconnect or a restart.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable_response(exc) -> Response | None:
+    """503 with Retry-After when the database connection failed (lost, refused, terminated).
+
+    OperationalError and InterfaceError are Django's wrappers for "the connection is gone",
+    never for bad input: the request's transaction cannot have committed unless the connection
+    died during COMMIT itself, so the client retries (a POST with its Idempotency-Key, which
+    answers the first result if that COMMIT did land). Django discards the broken connection
+    at the end of the request, and the next request opens a new one. Other errors: None.
+    """
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return None
+    logger.warning("Database unavailable during an API request: %s", exc)
+    return error_response(
+        "database_unavailable",
+        "The database connection was lost while answering; the request was not completed. "
+        f"Retry it in {DATABASE_RETRY_AFTER_SECONDS} seconds (with the same Idempotency-Key).",
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+
+
 def api_exception_handler(exc, context):
+    unavailable = database_unavailable_response(exc)
+    if unavailable is not None:
+        return unavailable
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
     # Django's own (DRF raises Http404 for `?format=xml`): the API's, so they have codes.

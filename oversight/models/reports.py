@@ -77,6 +77,14 @@ class ReportRequest(models.Model):
     error = models.TextField(blank=True, help_text="Why generation failed, fit to show a person.")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="How many times a worker took this request (1 unless one stopped)."
+    )
+    lease_expires_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="While running: when the worker's hold lapses and the sweep may retry it.",
+    )
 
     class Meta:
         ordering = ["-requested_at"]

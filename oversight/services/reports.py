@@ -18,6 +18,7 @@ import hashlib
 import logging
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import (
     DEFAULT_DB_ALIAS,
@@ -26,6 +27,7 @@ from django.db import (
     connections,
     transaction,
 )
+from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -269,11 +271,46 @@ class _ProgressWriter:
             self.aside = None
 
 
-def _fail(request: ReportRequest, message: str) -> None:
+def report_lease() -> datetime.timedelta:
+    """How long a worker holds a running request: the task timeout plus a margin.
+
+    django-q2 kills a task at Q_CLUSTER["timeout"], so once the lease has lapsed no live worker
+    can still be rendering under it: the sweep may hand the request to another.
+    """
+    return datetime.timedelta(
+        seconds=settings.Q_CLUSTER["timeout"] + settings.TASK_LEASE_MARGIN_SECONDS
+    )
+
+
+def _claimable(now: datetime.datetime) -> Q:
+    """Queued, or running under a lease that lapsed (its worker stopped) with attempts left."""
+    lapsed = Q(status=ReportStatus.RUNNING) & (
+        Q(lease_expires_at__lt=now)
+        # Rows taken before leases were recorded: judged by when they started.
+        | Q(lease_expires_at__isnull=True, started_at__lt=now - report_lease())
+    )
+    return (Q(status=ReportStatus.QUEUED) | lapsed) & Q(attempts__lt=settings.REPORT_MAX_ATTEMPTS)
+
+
+def fail_request(request: ReportRequest, message: str, *, attempt: int | None = None) -> bool:
+    """Mark the request failed with `message` and record it, unless another worker owns it now.
+
+    `attempt` fences the write: only the worker holding that attempt's lease may fail it.
+    Returns whether the request was failed.
+    """
     with transaction.atomic():
-        ReportRequest.objects.filter(pk=request.pk).update(
-            status=ReportStatus.FAILED, error=message, finished_at=timezone.now()
+        rows = ReportRequest.objects.filter(pk=request.pk)
+        if attempt is not None:
+            rows = rows.filter(status=ReportStatus.RUNNING, attempts=attempt)
+        failed = rows.update(
+            status=ReportStatus.FAILED,
+            error=message,
+            finished_at=timezone.now(),
+            lease_expires_at=None,
         )
+        if not failed:
+            logger.warning("Report request %s changed hands; not failed here.", request.pk)
+            return False
         append_event(
             actor=Actor.system(GENERATOR_ACTOR),
             action="report.failed",
@@ -285,17 +322,25 @@ def _fail(request: ReportRequest, message: str) -> None:
                 "error": message,
             },
         )
+    return True
+
+
+class _LeaseLost(Exception):
+    """Our lease on a request lapsed and another worker took it: drop this rendering."""
 
 
 def generate_report(request_id) -> IssuedReport | None:
     """Render a queued request, store the PDF as an IssuedReport and mark the request done.
 
-    Rules: only a queued request is generated (claimed atomically), so a task handed out twice
-    renders once; a done request returns its report, a running or failed one None. Progress is
-    saved as the renderer reports it. The report, the request's "done" and the
-    "report.generated" event are one transaction. A parameter problem found by the renderer
-    fails the request with its message; any other error fails it with a generic message (the
-    details go to the log, never to the person).
+    Rules: only a queued request, or a running one whose lease lapsed (its worker stopped),
+    is generated; it is claimed with one conditional UPDATE that records a lease and counts the
+    attempt, so a task handed out twice renders once. A done request returns its report, a
+    running (under a live lease) or failed one None. Progress is saved as the renderer reports
+    it. The report, the request's "done" and the "report.generated" event are one transaction,
+    committed only if this attempt still holds the request (a worker whose lease lapsed and was
+    taken over stores nothing). A parameter problem found by the renderer fails the request
+    with its message; any other error fails it with a generic message (the details go to the
+    log, never to the person).
     """
     from oversight.reports import rendering
 
@@ -304,8 +349,13 @@ def generate_report(request_id) -> IssuedReport | None:
         logger.warning("Report request %s does not exist; nothing generated.", request_id)
         return None
     now = timezone.now()
-    claimed = ReportRequest.objects.filter(pk=request.pk, status=ReportStatus.QUEUED).update(
-        status=ReportStatus.RUNNING, started_at=now, progress=0, progress_message="Starting"
+    claimed = ReportRequest.objects.filter(_claimable(now), pk=request.pk).update(
+        status=ReportStatus.RUNNING,
+        started_at=now,
+        progress=0,
+        progress_message="Starting",
+        attempts=F("attempts") + 1,
+        lease_expires_at=now + report_lease(),
     )
     if not claimed:
         logger.info("Report request %s is %s; not generated again.", request.pk, request.status)
@@ -313,6 +363,7 @@ def generate_report(request_id) -> IssuedReport | None:
             return IssuedReport.objects.filter(request=request).defer("content").first()
         return None
     request.refresh_from_db()
+    attempt = request.attempts
     progress = _ProgressWriter(request.pk)
     try:
         try:
@@ -326,6 +377,13 @@ def generate_report(request_id) -> IssuedReport | None:
         finally:
             progress.close()
         with transaction.atomic():
+            # Locked, so a worker taking the request over waits for this commit (and then finds
+            # it done) or has already taken it (and this attempt stores nothing).
+            held = ReportRequest.objects.select_for_update().filter(
+                pk=request.pk, status=ReportStatus.RUNNING, attempts=attempt
+            )
+            if not list(held.values_list("pk", flat=True)):
+                raise _LeaseLost
             issued = IssuedReport.objects.create(
                 id=request.report_id,
                 request=request,
@@ -347,7 +405,16 @@ def generate_report(request_id) -> IssuedReport | None:
             request.progress = 100
             request.progress_message = "Done"
             request.finished_at = timezone.now()
-            request.save(update_fields=["status", "progress", "progress_message", "finished_at"])
+            request.lease_expires_at = None
+            request.save(
+                update_fields=[
+                    "status",
+                    "progress",
+                    "progress_message",
+                    "finished_at",
+                    "lease_expires_at",
+                ]
+            )
             append_event(
                 actor=Actor.system(GENERATOR_ACTOR),
                 action="report.generated",
@@ -364,12 +431,19 @@ def generate_report(request_id) -> IssuedReport | None:
                     "page_count": issued.page_count,
                 },
             )
+    except _LeaseLost:
+        logger.warning(
+            "Report request %s: attempt %d lost its lease to another worker; result dropped.",
+            request.pk,
+            attempt,
+        )
+        return None
     except rendering.ReportParameterError as error:
-        _fail(request, str(error))
+        fail_request(request, str(error), attempt=attempt)
         return None
     except Exception:
         logger.exception("Generating report request %s failed.", request.pk)
-        _fail(request, INTERNAL_ERROR.format(request_id=request.pk))
+        fail_request(request, INTERNAL_ERROR.format(request_id=request.pk), attempt=attempt)
         return None
     return issued
 

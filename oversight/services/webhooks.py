@@ -13,7 +13,11 @@ The flow:
 Brokers may hand a task out twice (Redis has no delivery receipts), and schedules may fire
 after a newer attempt was made. A claim therefore needs the delivery to be pending *and* due
 (`next_attempt_at` reached); a claim moves `next_attempt_at` past the end of the HTTP call (a
-lease), so a second worker finds it not due and does nothing.
+lease), so a second worker finds it not due and does nothing. A task lost altogether (the web
+process died before its on-commit enqueue, the broker dropped it, the worker was killed) is
+enqueued again by the outbox sweep (`oversight.services.outbox`) once the delivery has been due
+for OUTBOX_GRACE_SECONDS. Delivery is at least once: every attempt carries the same
+`X-HITL-Delivery` id and body, and receivers act once per id (docs/api.md).
 
 Signature scheme, for integrators (see `verify_signature`):
 
@@ -57,10 +61,6 @@ USER_AGENT = "HITL-Oversight-Webhooks/1"
 
 FIRST_RETRY_DELAY = datetime.timedelta(seconds=30)
 MAX_RETRY_DELAY = datetime.timedelta(hours=1)
-# How long past the HTTP timeout a claimed attempt stays "in flight". Must stay well below
-# Q_CLUSTER["retry"] (360 s): when a worker dies mid-attempt, the ORM broker hands the task out
-# again after `retry` seconds, and by then the claim must have lapsed so the new run proceeds.
-LEASE_MARGIN = datetime.timedelta(seconds=60)
 # Web, scheduler and worker clocks differ a little; a retry that fires a moment "early" on the
 # worker's clock must still run, or the delivery would wait forever.
 CLOCK_SKEW = datetime.timedelta(seconds=5)
@@ -210,7 +210,16 @@ def _is_http_url(url: str) -> bool:
 
 
 def _lease() -> datetime.timedelta:
-    return datetime.timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS) + LEASE_MARGIN
+    """How long past its start a claimed attempt stays "in flight" (its lease).
+
+    The HTTP timeout plus TASK_LEASE_MARGIN_SECONDS (60 s by default). It should stay below
+    Q_CLUSTER["retry"]: when a worker dies mid-attempt the ORM broker hands the task out again
+    after `retry` seconds, and by then the claim must have lapsed so the new run proceeds (with
+    Redis, the outbox sweep re-enqueues it once the lease and OUTBOX_GRACE_SECONDS have passed).
+    """
+    return datetime.timedelta(
+        seconds=settings.WEBHOOK_TIMEOUT_SECONDS + settings.TASK_LEASE_MARGIN_SECONDS
+    )
 
 
 def _claim_attempt(delivery_id: str | uuid.UUID) -> tuple[WebhookDelivery, int] | None:
