@@ -1,0 +1,124 @@
+"""Who may decide what, at any moment: effective authority from grants and current training.
+
+A grant is effective at a moment when it is in date, not revoked, its holder is active, and the
+holder has current training for every module its level requires. A lapsed training makes the
+grant ineffective (it is not deleted) until renewed.
+
+Managing authority (invariant 4). A person manages authority on a scope when they hold the
+object permission `oversight.manage_authority_ai_system` on an AI system (which covers every
+journey of it) or `oversight.manage_authority_journey` on one journey. Only a superuser gives
+or takes that permission, with `assign_manager` / `unassign_manager`, to members of the Manager
+role; both are audited. Superusers manage every scope. A manager grants at most the level they
+themselves hold effectively on that scope (superusers are exempt), never to themselves, and
+only to active people whose training for the level is current when the grant starts.
+
+Grants are the evidence; django-guardian object permissions are derived from them so queues
+and APIs can filter with one query: whoever holds an effective grant whose level may decide
+holds `oversight.decide_journey` on each journey it covers, and `oversight.override_journey`
+too when the level may override. Grant, extend and revoke update the holder's rows at once;
+time (a grant starting or ending, training lapsing) is caught by `reconcile_authority`, run
+daily and at each grant's start and end.
+
+The package, by concern: `effective` (which grants count at a moment, decidable cases),
+`scope` (who manages which scope), `grants` (grant, extend, revoke, assign managers),
+`reconcile` (guardian permissions derived from grants), `explain` (why a grant does or does not
+count). Callers import from the package: `from oversight.services.authority import X`.
+"""
+
+from oversight.services.authority.effective import (
+    DECIDE,
+    LIVE_WINDOW,
+    OVERRIDE,
+    IneffectiveGrant,
+    decidable_cases,
+    decidable_cases_filter,
+    effective_grant,
+    effective_grants,
+    effective_in_bulk,
+    effective_level,
+    grants_in_force,
+    in_force_filter,
+    journeys_decidable_by,
+    level_on_scope,
+    required_modules_by_level,
+    split_by_training,
+    unacknowledged_briefings,
+)
+from oversight.services.authority.explain import (
+    GrantStatus,
+    explain_grants,
+)
+from oversight.services.authority.grants import (
+    START_TOLERANCE,
+    GrantOptions,
+    assign_manager,
+    extend_grant,
+    grant_authority,
+    grant_options,
+    revoke_grant,
+    unassign_manager,
+)
+from oversight.services.authority.reconcile import (
+    SYNC_TASK,
+    PermissionChanges,
+    ReconcileReport,
+    reconcile_authority,
+    schedule_sync,
+    sync_authority_permissions,
+    sync_journey_holders,
+    wanted_permissions,
+)
+from oversight.services.authority.scope import (
+    MANAGE_AI_SYSTEM,
+    MANAGE_JOURNEY,
+    ai_systems_managed_by,
+    is_manager,
+    journeys_managed_by,
+    managers_of_journey,
+    manages_scope,
+)
+
+__all__ = [
+    "DECIDE",
+    "GrantOptions",
+    "GrantStatus",
+    "IneffectiveGrant",
+    "LIVE_WINDOW",
+    "MANAGE_AI_SYSTEM",
+    "MANAGE_JOURNEY",
+    "OVERRIDE",
+    "PermissionChanges",
+    "ReconcileReport",
+    "START_TOLERANCE",
+    "SYNC_TASK",
+    "ai_systems_managed_by",
+    "assign_manager",
+    "decidable_cases",
+    "decidable_cases_filter",
+    "effective_grant",
+    "effective_grants",
+    "effective_in_bulk",
+    "effective_level",
+    "explain_grants",
+    "extend_grant",
+    "grant_authority",
+    "grant_options",
+    "grants_in_force",
+    "in_force_filter",
+    "is_manager",
+    "journeys_decidable_by",
+    "journeys_managed_by",
+    "level_on_scope",
+    "managers_of_journey",
+    "manages_scope",
+    "reconcile_authority",
+    "required_modules_by_level",
+    "revoke_grant",
+    "schedule_sync",
+    "split_by_training",
+    "sync_authority_permissions",
+    "sync_journey_holders",
+    "unacknowledged_briefings",
+    "unassign_manager",
+    "wanted_permissions",
+]
