@@ -19,7 +19,8 @@ too when the level may override. Grant, extend and revoke update the holder's ro
 time (a grant starting or ending, training lapsing) is caught by `reconcile_authority`, run
 daily and at each grant's start and end.
 
-The package, by concern: `effective` (which grants count at a moment, decidable cases),
+The package, by concern: `moment` (the one rule: could P decide at instant T, and why
+not, from history), `effective` (which grants count at a moment, decidable cases),
 `scope` (who manages which scope), `grants` (grant, extend, revoke, assign managers),
 `reconcile` (guardian permissions derived from grants), `explain` (why a grant does or does not
 count). Callers import from the package: `from oversight.services.authority import X`.
@@ -27,7 +28,6 @@ count). Callers import from the package: `from oversight.services.authority impo
 
 from oversight.services.authority.effective import (
     DECIDE,
-    LIVE_WINDOW,
     OVERRIDE,
     IneffectiveGrant,
     decidable_cases,
@@ -40,9 +40,7 @@ from oversight.services.authority.effective import (
     in_force_filter,
     journeys_decidable_by,
     level_on_scope,
-    required_modules_by_level,
     split_by_training,
-    unacknowledged_briefings,
 )
 from oversight.services.authority.explain import (
     GrantStatus,
@@ -57,6 +55,27 @@ from oversight.services.authority.grants import (
     grant_options,
     revoke_grant,
     unassign_manager,
+)
+from oversight.services.authority.moment import (
+    BELOW_REQUIRED_LEVEL,
+    BRIEFING_MISSING,
+    INACTIVE,
+    LIVE_WINDOW,
+    MAY_NOT_DECIDE,
+    NO_GRANT,
+    NOT_IN_FORCE,
+    OTHER_PERSON,
+    OTHER_SCOPE,
+    TRAINING_MISSING,
+    AuthorityRecord,
+    GrantJudgement,
+    Shortfall,
+    Verdict,
+    authority_at,
+    briefing_published_at,
+    grant_as_recorded,
+    utc_day,
+    utc_start,
 )
 from oversight.services.authority.reconcile import (
     SYNC_TASK,
@@ -79,20 +98,35 @@ from oversight.services.authority.scope import (
 )
 
 __all__ = [
+    "AuthorityRecord",
+    "BELOW_REQUIRED_LEVEL",
+    "BRIEFING_MISSING",
     "DECIDE",
+    "GrantJudgement",
     "GrantOptions",
     "GrantStatus",
+    "INACTIVE",
     "IneffectiveGrant",
     "LIVE_WINDOW",
     "MANAGE_AI_SYSTEM",
     "MANAGE_JOURNEY",
+    "MAY_NOT_DECIDE",
+    "NOT_IN_FORCE",
+    "NO_GRANT",
+    "OTHER_PERSON",
+    "OTHER_SCOPE",
     "OVERRIDE",
     "PermissionChanges",
     "ReconcileReport",
     "START_TOLERANCE",
     "SYNC_TASK",
+    "Shortfall",
+    "TRAINING_MISSING",
+    "Verdict",
     "ai_systems_managed_by",
     "assign_manager",
+    "authority_at",
+    "briefing_published_at",
     "decidable_cases",
     "decidable_cases_filter",
     "effective_grant",
@@ -101,6 +135,7 @@ __all__ = [
     "effective_level",
     "explain_grants",
     "extend_grant",
+    "grant_as_recorded",
     "grant_authority",
     "grant_options",
     "grants_in_force",
@@ -112,13 +147,13 @@ __all__ = [
     "managers_of_journey",
     "manages_scope",
     "reconcile_authority",
-    "required_modules_by_level",
     "revoke_grant",
     "schedule_sync",
     "split_by_training",
     "sync_authority_permissions",
     "sync_journey_holders",
-    "unacknowledged_briefings",
     "unassign_manager",
+    "utc_day",
+    "utc_start",
     "wanted_permissions",
 ]

@@ -11,13 +11,6 @@ from django.db.models import Q
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
-from literacy.models import (
-    BriefingAcknowledgement,
-    BriefingRequirement,
-    SystemBriefing,
-    TrainingRequirement,
-)
-from literacy.services.status import current_module_ids, current_module_ids_by_user
 from oversight.models import (
     AISystem,
     AuthorityGrant,
@@ -25,18 +18,22 @@ from oversight.models import (
     Case,
     Journey,
 )
+from oversight.services.authority.moment import (
+    LIVE_WINDOW,
+    NOT_IN_FORCE,
+    AuthorityRecord,
+    grant_as_recorded,
+)
 
 DECIDE = "decide_journey"
 OVERRIDE = "override_journey"
-# `decidable_cases` at a moment this close to now is the live queue, narrowed by guardian.
-LIVE_WINDOW = datetime.timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
 class IneffectiveGrant:
     grant: AuthorityGrant
     missing_module_ids: frozenset
-    unacknowledged_briefing: object = None
+    unacknowledged_briefing: object = None  # a moment.Shortfall naming the briefing
 
 
 def in_force_filter(at: datetime.datetime) -> Q:
@@ -49,33 +46,33 @@ def in_force_filter(at: datetime.datetime) -> Q:
 
 
 def grants_in_force(user, *, at: datetime.datetime | None = None) -> list[AuthorityGrant]:
+    """The user's grants in date and not revoked at `at`, as their history recorded them then
+    (training aside), for an active holder."""
     at = at or timezone.now()
     if not user.is_active:
         return []
-    return list(
-        AuthorityGrant.objects.filter(in_force_filter(at), user=user).select_related(
-            "level", "journey", "ai_system"
-        )
-    )
+    record = AuthorityRecord.load(user_ids=[user.pk])
+    return [
+        grant_as_recorded(j.version)
+        for j in record.grants_on_record(user.pk, at)
+        if not j.has(NOT_IN_FORCE)
+    ]
 
 
 def split_by_training(
     user, grants: list[AuthorityGrant], *, at: datetime.datetime
 ) -> tuple[list[AuthorityGrant], list[IneffectiveGrant]]:
-    """Grants whose level's required training is current, and those missing some (with which)."""
+    """Grants whose level's training and briefing requirements `user` met at `at`, and those
+    missing some (with which). Grants may be unsaved ("could this person hold this level?"):
+    only their level and scope count. The rule of `AuthorityRecord`."""
     if not grants:
         return [], []
-    required: dict = {}
-    for level_id, module_id in TrainingRequirement.objects.filter(
-        authority_level_id__in={g.level_id for g in grants}
-    ).values_list("authority_level_id", "module_id"):
-        required.setdefault(level_id, set()).add(module_id)
-    current = current_module_ids(user, at=at) if required else set()
-    briefings = unacknowledged_briefings([g for g in grants if g.pk], at=at)
+    record = AuthorityRecord.load(user_ids=[user.pk])
     effective, lapsed = [], []
     for grant in grants:
-        missing = required.get(grant.level_id, set()) - current
-        briefing = briefings.get(grant.pk)
+        missing = record.training_gaps(user.pk, grant.level_id, at)
+        system_id = grant.ai_system_id or (grant.journey.ai_system_id if grant.journey_id else None)
+        briefing = record.briefing_shortfall(user.pk, grant.level_id, system_id, at)
         if missing or briefing is not None:
             lapsed.append(IneffectiveGrant(grant, frozenset(missing), briefing))
         else:
@@ -84,10 +81,15 @@ def split_by_training(
 
 
 def effective_grants(user, *, at: datetime.datetime | None = None) -> list[AuthorityGrant]:
-    """The user's grants that give authority at `at` (in force, holder trained). ≤ 4 queries."""
+    """The user's grants that give authority at `at` (now by default), as they stood then.
+
+    The rule of `moment.AuthorityRecord` (grant history, requirements as of `at`, training
+    current that day, briefings published and acknowledged by `at`, active holder). A fixed
+    number of queries.
+    """
     at = at or timezone.now()
-    effective, _ = split_by_training(user, grants_in_force(user, at=at), at=at)
-    return effective
+    record = AuthorityRecord.load(user_ids=[user.pk])
+    return [grant_as_recorded(j.version) for j in record.effective_grants(user.pk, at)]
 
 
 def _covers(grant: AuthorityGrant, journey: Journey) -> bool:
@@ -180,73 +182,8 @@ def level_on_scope(
     return best.level if best else None
 
 
-def required_modules_by_level() -> dict:
-    """{level id: set of module ids} for every level that requires training. One query."""
-    required: dict = {}
-    for level_id, module_id in TrainingRequirement.objects.filter(
-        authority_level__isnull=False
-    ).values_list("authority_level_id", "module_id"):
-        required.setdefault(level_id, set()).add(module_id)
-    return required
-
-
 def effective_in_bulk(grants: list[AuthorityGrant], at: datetime.datetime) -> list:
-    """The grants whose holders hold their level's training current at `at`: three queries
-    for any number of grants and people (the batch form of `split_by_training`)."""
-    required = required_modules_by_level()
-    trained = current_module_ids_by_user(
-        {g.user_id for g in grants if required.get(g.level_id)}, at=at
-    )
-    briefings = unacknowledged_briefings(grants, at=at)
-    return [
-        g
-        for g in grants
-        if not required.get(g.level_id, set()) - trained.get(g.user_id, set())
-        and g.pk not in briefings
-    ]
-
-
-def unacknowledged_briefings(grants, *, at: datetime.datetime) -> dict:
-    """{grant id: briefing} for grants whose level requires the briefing of their AI system and
-    whose holder has not acknowledged its version in force at `at`. Three queries for any
-    number of grants; a system with no briefing published yet asks for nothing.
-
-    Grants need `journey` loaded (select_related) when their scope is a journey.
-    """
-
-    def system_of(grant):
-        if grant.ai_system_id:
-            return grant.ai_system_id
-        return grant.journey.ai_system_id if grant.journey_id else None
-
-    # Unscoped grants (e.g. "could this person hold this level?") have no system to read about.
-    grants = [g for g in grants if g.ai_system_id or g.journey_id]
-    if not grants:
-        return {}
-    required = set(
-        BriefingRequirement.objects.filter(
-            authority_level_id__in={g.level_id for g in grants}
-        ).values_list("authority_level_id", "ai_system_id")
-    )
-    concerned = [g for g in grants if (g.level_id, system_of(g)) in required]
-    if not concerned:
-        return {}
-    day = timezone.localdate(at)
-    latest: dict = {}
-    for briefing in SystemBriefing.objects.filter(
-        ai_system_id__in={system_of(g) for g in concerned}, published_on__lte=day
-    ).order_by("ai_system_id", "version"):
-        latest[briefing.ai_system_id] = briefing
-    acknowledged = set(
-        BriefingAcknowledgement.objects.filter(
-            user_id__in={g.user_id for g in concerned},
-            briefing__in=list(latest.values()),
-            acknowledged_at__lte=at,
-        ).values_list("user_id", "briefing_id")
-    )
-    gaps = {}
-    for grant in concerned:
-        briefing = latest.get(system_of(grant))
-        if briefing is not None and (grant.user_id, briefing.id) not in acknowledged:
-            gaps[grant.id] = briefing
-    return gaps
+    """The grants that give authority at `at`, judged by `AuthorityRecord` for all their
+    holders at once: a fixed number of queries for any number of grants and people."""
+    record = AuthorityRecord.load(user_ids={g.user_id for g in grants})
+    return [g for g in grants if record.judge_grant(g.pk, at).effective]

@@ -228,7 +228,8 @@ def grant_authority(
             obj=grant,
             payload={**_grant_payload(grant), "granted_by": granter.get_username()},
         )
-        sync_authority_permissions(user=user, now=now)
+        # Judged after the save: the grant's history row is the record the rule reads.
+        sync_authority_permissions(user=user)
         schedule_sync(grant, now=now)
     return grant
 
@@ -286,7 +287,7 @@ def extend_grant(
                 "justification": justification,
             },
         )
-        sync_authority_permissions(user=grant.user, now=now)
+        sync_authority_permissions(user=grant.user)
         schedule_sync(grant, now=now)
     return grant
 
@@ -327,7 +328,7 @@ def revoke_grant(*, revoker, grant: AuthorityGrant, reason: str) -> AuthorityGra
                 "reason": reason,
             },
         )
-        sync_authority_permissions(user=grant.user, now=now)
+        sync_authority_permissions(user=grant.user)
     return grant
 
 
