@@ -14,7 +14,7 @@ from django.utils import timezone
 from audit.services.ledger import Actor, append_event
 from oversight.exceptions import InvalidInput, NotAllowed, StaleState
 from oversight.models import AuthorityGrant, AuthorityLevel, Case, CaseStatus, DecisionStage
-from oversight.services.authority import effective_grant
+from oversight.services.authority import authority_at, grant_as_recorded
 
 CLAIMABLE = {CaseStatus.OPEN, CaseStatus.ESCALATED, CaseStatus.CLAIMED}
 SECOND_REVIEW = CaseStatus.AWAITING_SECOND_REVIEW
@@ -31,13 +31,18 @@ def lock_case(case: Case | str) -> Case:
 
 
 def deciding_grant(case: Case, reviewer, *, at: datetime.datetime) -> AuthorityGrant:
-    """The grant that lets `reviewer` decide this case now, or NotAllowed (invariant 2)."""
-    grant = effective_grant(reviewer, case.journey, at=at)
-    if grant is None or not grant.level.may_decide:
+    """The grant that lets `reviewer` decide this case at `at`, or NotAllowed (invariant 2).
+
+    Judged by the one moment-exact rule (`authority_at`), so what the decision service accepts
+    is what the effective-authority page, the register and the oversight report say.
+    """
+    verdict = authority_at(user=reviewer, journey=case.journey, at=at)
+    if verdict.grant is None:
         raise NotAllowed(
             "You hold no authority to decide cases of this journey (no grant in force, or its "
             "required training is not current)."
         )
+    grant = grant_as_recorded(verdict.grant.version)
     if grant.level.rank < case.required_level.rank:
         raise NotAllowed(
             f"This case needs the level {case.required_level.name}; you hold {grant.level.name}."

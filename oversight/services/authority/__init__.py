@@ -59,6 +59,7 @@ from oversight.services.authority.grants import (
 from oversight.services.authority.moment import (
     BELOW_REQUIRED_LEVEL,
     BRIEFING_MISSING,
+    DECISION_SHORTFALLS,
     INACTIVE,
     LIVE_WINDOW,
     MAY_NOT_DECIDE,
@@ -74,6 +75,7 @@ from oversight.services.authority.moment import (
     authority_at,
     briefing_published_at,
     grant_as_recorded,
+    judge_decisions,
     utc_day,
     utc_start,
 )
@@ -102,6 +104,7 @@ __all__ = [
     "BELOW_REQUIRED_LEVEL",
     "BRIEFING_MISSING",
     "DECIDE",
+    "DECISION_SHORTFALLS",
     "GrantJudgement",
     "GrantOptions",
     "GrantStatus",
@@ -143,6 +146,7 @@ __all__ = [
     "is_manager",
     "journeys_decidable_by",
     "journeys_managed_by",
+    "judge_decisions",
     "level_on_scope",
     "managers_of_journey",
     "manages_scope",

@@ -79,6 +79,7 @@ class Shortfall:
 
     code: str
     text: str
+    subject: str = ""  # what is missing, short (a module title, a briefing), for registers
 
 
 @dataclass(frozen=True)
@@ -296,7 +297,9 @@ class AuthorityRecord:
             else:
                 why = f"version {latest[0]} completed; a newer version requires re-qualification"
             title = self.module_titles.get(module_id, str(module_id))
-            gaps[module_id] = Shortfall(TRAINING_MISSING, f"training missing — {title}: {why}")
+            gaps[module_id] = Shortfall(
+                TRAINING_MISSING, f"training missing — {title}: {why}", subject=title
+            )
         return gaps
 
     def briefing_in_force(self, ai_system_id, at: datetime.datetime):
@@ -331,10 +334,15 @@ class AuthorityRecord:
             BRIEFING_MISSING,
             f"briefing not acknowledged — version {briefing.version} of the "
             f"{briefing.ai_system} briefing",
+            subject=f"{briefing} (not acknowledged)",
         )
 
-    def judge_grant(self, grant_id, at: datetime.datetime) -> GrantJudgement:
-        """One grant as it stood at `at`, and every reason it gave no authority then."""
+    def judge_grant(self, grant_id, at: datetime.datetime, *, person_id=None) -> GrantJudgement:
+        """One grant as it stood at `at`, and every reason it gave no authority then.
+
+        Training and briefings are those of `person_id` when given (whoever decided under the
+        grant), else of the grant's holder.
+        """
         versions = self.grants.get(grant_id)
         version = versions.at(at) if versions is not None else None
         if version is None:
@@ -365,10 +373,9 @@ class AuthorityRecord:
             )
         if abs(at - timezone.now()) <= LIVE_WINDOW and not self.active.get(version.user_id, False):
             shortfalls.append(Shortfall(INACTIVE, "the holder's account is inactive"))
-        shortfalls += self.training_gaps(version.user_id, version.level_id, at).values()
-        briefing = self.briefing_shortfall(
-            version.user_id, version.level_id, _system_of(version), at
-        )
+        person_id = version.user_id if person_id is None else person_id
+        shortfalls += self.training_gaps(person_id, version.level_id, at).values()
+        briefing = self.briefing_shortfall(person_id, version.level_id, _system_of(version), at)
         if briefing is not None:
             shortfalls.append(briefing)
         return GrantJudgement(grant_id, version, tuple(shortfalls))
@@ -403,7 +410,7 @@ class AuthorityRecord:
         `required_rank`, the level must reach it.
         """
         if grant_id is not None:
-            judgement = self.judge_grant(grant_id, at)
+            judgement = self.judge_grant(grant_id, at, person_id=user_id)
             shortfalls = list(judgement.shortfalls)
             version = judgement.version or self._latest(grant_id)
             if version is not None:
@@ -466,3 +473,42 @@ def grant_as_recorded(version) -> AuthorityGrant:
     grant.journey = version.journey
     grant.ai_system = version.ai_system
     return grant
+
+
+# Shortfalls a recorded decision can have; whether the account is active now says nothing
+# about a past decision.
+DECISION_SHORTFALLS = (
+    NO_GRANT,
+    OTHER_PERSON,
+    OTHER_SCOPE,
+    MAY_NOT_DECIDE,
+    NOT_IN_FORCE,
+    TRAINING_MISSING,
+    BRIEFING_MISSING,
+)
+
+
+def judge_decisions(decisions: list[tuple]) -> dict:
+    """{decision id: set of shortfall codes} for recorded decisions taken without effective
+    authority, each judged at its own instant by its recorded grant (`AuthorityRecord.judge`).
+
+    `decisions` holds (decision id, reviewer id, grant id or None, decided_at, journey) tuples.
+    One record is read for every reviewer and grant at once: a fixed number of queries however
+    many decisions, instants and people.
+    """
+    record = AuthorityRecord.load(
+        user_ids={reviewer_id for _, reviewer_id, _, _, _ in decisions},
+        grant_ids={grant_id for _, _, grant_id, _, _ in decisions if grant_id is not None},
+    )
+    flagged: dict = {}
+    for decision_id, reviewer_id, grant_id, decided_at, journey in decisions:
+        if grant_id is None:
+            codes = {NO_GRANT}
+        else:
+            verdict = record.judge(
+                user_id=reviewer_id, journey=journey, at=decided_at, grant_id=grant_id
+            )
+            codes = {s.code for s in verdict.shortfalls if s.code in DECISION_SHORTFALLS}
+        if codes:
+            flagged[decision_id] = codes
+    return flagged
