@@ -17,6 +17,7 @@ from oversight.models import (
     Journey,
 )
 from oversight.roles import MANAGER
+from oversight.services.authority.claims import release_claims_beyond_authority
 from oversight.services.authority.effective import (
     effective_grants,
     level_on_scope,
@@ -296,7 +297,9 @@ def revoke_grant(*, revoker, grant: AuthorityGrant, reason: str) -> AuthorityGra
     """End a grant at once: revoked now, by whom, and why.
 
     Rules: a reason; the revoker manages the grant's scope (superusers manage all); a grant
-    already revoked or expired is refused. The holder's guardian permissions follow at once.
+    already revoked or expired is refused. The holder's guardian permissions follow at once,
+    and so do their claims: each live claim on a case they may no longer decide is released
+    (case history and a "case.claim_released" event), so nobody's case waits for a lease.
     """
     now = timezone.now()
     reason = (reason or "").strip()
@@ -329,6 +332,13 @@ def revoke_grant(*, revoker, grant: AuthorityGrant, reason: str) -> AuthorityGra
             },
         )
         sync_authority_permissions(user=grant.user)
+        release_claims_beyond_authority(
+            user_ids=[grant.user_id],
+            at=timezone.now(),
+            actor=Actor.for_user(revoker),
+            history_user=revoker,
+            why=f"authority revoked by {person_name(revoker)}: {reason}",
+        )
     return grant
 
 

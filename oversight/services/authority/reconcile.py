@@ -17,9 +17,12 @@ from audit.models import AuditEvent, LedgerHead
 from audit.services.ledger import Actor, append_event
 from oversight.models import (
     AuthorityGrant,
+    Case,
+    CaseStatus,
     Journey,
     JourneyUserObjectPermission,
 )
+from oversight.services.authority.claims import release_claims_beyond_authority
 from oversight.services.authority.effective import (
     DECIDE,
     OVERRIDE,
@@ -145,10 +148,11 @@ class ReconcileReport:
     added: list[tuple[str, str, str]] = field(default_factory=list)
     removed: list[tuple[str, str, str]] = field(default_factory=list)
     expired: list[str] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.removed or self.expired)
+        return bool(self.added or self.removed or self.expired or self.released)
 
     def lines(self) -> list[str]:
         lines = [
@@ -161,6 +165,9 @@ class ReconcileReport:
         lines += [f"  added:   {who} — {perm} on {journey}" for who, journey, perm in self.added]
         lines += [f"  removed: {who} — {perm} on {journey}" for who, journey, perm in self.removed]
         lines += [f"  expired: {grant}" for grant in self.expired]
+        if self.released:
+            lines.append(f"{len(self.released)} claim(s) released: authority ended.")
+        lines += [f"  released: {case}" for case in self.released]
         return lines
 
     def __str__(self) -> str:
@@ -238,20 +245,32 @@ def reconcile_authority(*, now: datetime.datetime | None = None, users=None) -> 
     Grants are the truth; permission rows drift as time passes (a grant starts or ends, a
     training lapses or is renewed) or if anyone edits them by hand. For everyone (or only
     `users`): adds the rows effective grants call for, deletes every other decide/override row
-    (also of people with no grant at all), and appends "grant.expired" once per grant whose end
-    has passed. One transaction, bulk writes, a fixed number of queries apart from one ledger
-    append per newly expired grant. Safe to run again: a second run finds nothing to do.
+    (also of people with no grant at all), appends "grant.expired" once per grant whose end has
+    passed, and releases live claims on cases their holders may no longer decide
+    (`release_claims_beyond_authority`). One transaction, bulk writes, a fixed number of queries
+    apart from one ledger append per newly expired grant. Safe to run again: a second run finds
+    nothing to do.
     """
     at = now or timezone.now()
     user_ids = None if users is None else [user.pk for user in users]
     with transaction.atomic():
         changes = _sync_permissions(at=at, user_ids=user_ids)
         expired = _record_expiries(at=at, user_ids=user_ids)
+        claimants = Case.objects.filter(claim_expires_at__gt=at).exclude(status=CaseStatus.DECIDED)
+        if user_ids is not None:
+            claimants = claimants.filter(claimed_by_id__in=user_ids)
+        released = release_claims_beyond_authority(
+            user_ids=set(claimants.values_list("claimed_by_id", flat=True)),
+            at=at,
+            actor=Actor.system("reconcile_authority"),
+            why="authority ended (grant expired, training lapsed or briefing not acknowledged)",
+        )
         return ReconcileReport(
             at=at,
             added=_labelled(changes.added),
             removed=_labelled(changes.removed),
             expired=expired,
+            released=[str(case) for case in released],
         )
 
 
