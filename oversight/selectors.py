@@ -8,7 +8,7 @@ from django.db.models import Q
 
 from oversight.models import Case, CaseStatus, Decision, DecisionOutcome, RouteReason
 from oversight.models.authority import AuthorityGrant
-from oversight.services.authority.moment import (
+from oversight.services.authority import (
     BRIEFING_MISSING,
     TRAINING_MISSING,
     AuthorityRecord,

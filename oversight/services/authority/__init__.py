@@ -57,27 +57,11 @@ from oversight.services.authority.grants import (
     unassign_manager,
 )
 from oversight.services.authority.moment import (
-    BELOW_REQUIRED_LEVEL,
-    BRIEFING_MISSING,
-    DECISION_SHORTFALLS,
-    INACTIVE,
     LIVE_WINDOW,
-    MAY_NOT_DECIDE,
-    NO_GRANT,
-    NOT_IN_FORCE,
-    OTHER_PERSON,
-    OTHER_SCOPE,
-    TRAINING_MISSING,
     AuthorityRecord,
-    GrantJudgement,
-    Shortfall,
-    Verdict,
     authority_at,
-    briefing_published_at,
     grant_as_recorded,
     judge_decisions,
-    utc_day,
-    utc_start,
 )
 from oversight.services.authority.reconcile import (
     SYNC_TASK,
@@ -97,6 +81,24 @@ from oversight.services.authority.scope import (
     journeys_managed_by,
     managers_of_journey,
     manages_scope,
+)
+from oversight.services.authority.verdicts import (
+    BELOW_REQUIRED_LEVEL,
+    BRIEFING_MISSING,
+    DECISION_SHORTFALLS,
+    INACTIVE,
+    MAY_NOT_DECIDE,
+    NO_GRANT,
+    NOT_IN_FORCE,
+    OTHER_PERSON,
+    OTHER_SCOPE,
+    TRAINING_MISSING,
+    GrantJudgement,
+    Shortfall,
+    Verdict,
+    briefing_published_at,
+    utc_day,
+    utc_start,
 )
 
 __all__ = [

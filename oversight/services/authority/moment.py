@@ -41,83 +41,27 @@ from literacy.models import (
     TrainingRequirement,
 )
 from oversight.models import AuthorityGrant, Journey
+from oversight.services.authority.verdicts import (
+    BELOW_REQUIRED_LEVEL,
+    BRIEFING_MISSING,
+    DECISION_SHORTFALLS,
+    INACTIVE,
+    MAY_NOT_DECIDE,
+    NO_GRANT,
+    NOT_IN_FORCE,
+    OTHER_PERSON,
+    OTHER_SCOPE,
+    TRAINING_MISSING,
+    GrantJudgement,
+    Shortfall,
+    Verdict,
+    briefing_published_at,
+    utc_day,
+)
 from oversight.services.authority.wording import moment_label, person_name
 
 # Judgements this close to now also require an active account: only now is that known.
 LIVE_WINDOW = datetime.timedelta(minutes=1)
-
-# Shortfall codes: why a grant gives no authority at a moment.
-NO_GRANT = "no_grant"
-OTHER_PERSON = "other_person"
-OTHER_SCOPE = "other_scope"
-MAY_NOT_DECIDE = "may_not_decide"
-NOT_IN_FORCE = "not_in_force"
-INACTIVE = "inactive"
-TRAINING_MISSING = "training_missing"
-BRIEFING_MISSING = "briefing_missing"
-BELOW_REQUIRED_LEVEL = "below_required_level"
-
-
-def utc_day(at: datetime.datetime) -> datetime.date:
-    """The UTC calendar day of an instant: the day a stored date is compared with."""
-    return at.astimezone(datetime.UTC).date()
-
-
-def utc_start(day: datetime.date) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
-
-
-def briefing_published_at(briefing) -> datetime.datetime:
-    """The instant a briefing counts as published: when it was on record, and never before the
-    start of its publication day (a briefing entered ahead of its day waits for it)."""
-    return max(briefing.created_at, utc_start(briefing.published_on))
-
-
-@dataclass(frozen=True)
-class Shortfall:
-    """One reason a grant gives no authority at a moment: a code for reports, words for people."""
-
-    code: str
-    text: str
-    subject: str = ""  # what is missing, short (a module title, a briefing), for registers
-
-
-@dataclass(frozen=True)
-class GrantJudgement:
-    """One grant judged at a moment: its version then (None: not on record) and the shortfalls."""
-
-    grant_id: object
-    version: object  # the historical row in force at the moment, or None
-    shortfalls: tuple[Shortfall, ...]
-
-    @property
-    def effective(self) -> bool:
-        return not self.shortfalls
-
-    @property
-    def level(self):
-        return self.version.level if self.version is not None else None
-
-    def has(self, code: str) -> bool:
-        return any(s.code == code for s in self.shortfalls)
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """Whether a person could decide a case of a journey at a moment, with the grant that
-    allowed it, or every reason they could not."""
-
-    at: datetime.datetime
-    grant: GrantJudgement | None  # the highest effective grant covering the journey
-    shortfalls: tuple[Shortfall, ...]
-    judgements: tuple[GrantJudgement, ...] = ()
-
-    @property
-    def may_decide(self) -> bool:
-        return self.grant is not None and not self.shortfalls
-
-    def has(self, code: str) -> bool:
-        return any(s.code == code for s in self.shortfalls)
 
 
 @dataclass
@@ -473,19 +417,6 @@ def grant_as_recorded(version) -> AuthorityGrant:
     grant.journey = version.journey
     grant.ai_system = version.ai_system
     return grant
-
-
-# Shortfalls a recorded decision can have; whether the account is active now says nothing
-# about a past decision.
-DECISION_SHORTFALLS = (
-    NO_GRANT,
-    OTHER_PERSON,
-    OTHER_SCOPE,
-    MAY_NOT_DECIDE,
-    NOT_IN_FORCE,
-    TRAINING_MISSING,
-    BRIEFING_MISSING,
-)
 
 
 def judge_decisions(decisions: list[tuple]) -> dict:
