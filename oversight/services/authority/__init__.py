@@ -1,8 +1,10 @@
 """Who may decide what, at any moment: effective authority from grants and current training.
 
-A grant is effective at a moment when it is in date, not revoked, its holder is active, and the
-holder has current training for every module its level requires. A lapsed training makes the
-grant ineffective (it is not deleted) until renewed.
+A grant is effective at a moment when, as its history recorded it then, it is in date and not
+revoked, its holder is active, holds current training for every module its level required then,
+and has acknowledged the system briefing its level required and that was published by then. A
+lapsed training makes the grant ineffective (it is not deleted) until renewed; claims on cases
+follow authority (`claims`).
 
 Managing authority (invariant 4). A person manages authority on a scope when they hold the
 object permission `oversight.manage_authority_ai_system` on an AI system (which covers every
@@ -19,13 +21,17 @@ too when the level may override. Grant, extend and revoke update the holder's ro
 time (a grant starting or ending, training lapsing) is caught by `reconcile_authority`, run
 daily and at each grant's start and end.
 
-The package, by concern: `moment` (the one rule: could P decide at instant T, and why
-not, from history), `effective` (which grants count at a moment, decidable cases),
-`scope` (who manages which scope), `grants` (grant, extend, revoke, assign managers),
-`reconcile` (guardian permissions derived from grants), `explain` (why a grant does or does not
-count). Callers import from the package: `from oversight.services.authority import X`.
+The package, by concern: `moment` (the one rule: could P decide at instant T, and why not,
+from history; `verdicts` holds its codes and wording), `effective` (the grants that count at a
+moment, decidable cases), `scope` (who manages which scope), `grants` (grant, extend, revoke,
+assign managers), `reconcile` (guardian permissions derived from grants), `claims` (claims
+released when authority ends), `explain` (why a grant does or does not count). Callers import
+from the package: `from oversight.services.authority import X`.
 """
 
+from oversight.services.authority.claims import (
+    release_claims_beyond_authority,
+)
 from oversight.services.authority.effective import (
     DECIDE,
     OVERRIDE,
@@ -153,6 +159,7 @@ __all__ = [
     "managers_of_journey",
     "manages_scope",
     "reconcile_authority",
+    "release_claims_beyond_authority",
     "revoke_grant",
     "schedule_sync",
     "split_by_training",
