@@ -202,3 +202,28 @@ def test_the_take_over_url_answers_403_outside_authority(client, case, reviewer,
 
     assert response.status_code == 403
     assert snapshot(case) == before
+
+
+def test_a_new_briefing_to_acknowledge_releases_the_claims_it_suspends(case, reviewer, levels):
+    from literacy.services.briefings import publish_briefing
+    from tests.factories import BriefingRequirementFactory
+
+    BriefingRequirementFactory(authority_level=levels["reviewer"], ai_system=case.journey.ai_system)
+    claim_case(case=case, reviewer=reviewer)
+
+    publish_briefing(
+        ai_system=case.journey.ai_system,
+        published_by=SuperUserFactory(username="admin"),
+        capabilities="Proposes refunds.",
+        limitations="Cannot see phone calls.",
+        instructions_for_use="Check the order first.",
+        stop_procedure="Pause the journey.",
+    )
+
+    case.refresh_from_db()
+    assert case.claimed_by is None and case.status == CaseStatus.OPEN
+    [event] = events("case.claim_released")
+    assert event.payload["holder"] == "rhea"
+    assert event.payload["shortfalls"] == [
+        f"briefing not acknowledged — version 1 of the {case.journey.ai_system} briefing"
+    ]
