@@ -749,6 +749,15 @@ def _training_requirements(run: _Run) -> None:
                 },
                 defaults={},
                 by=run.users["trainer"],
+                # In force since the module was published: authority is judged by the
+                # requirements on record at each decision, and the story's decisions predate
+                # this run.
+                history_date=min(
+                    run.now,
+                    datetime.datetime.combine(
+                        run.versions[slug].published_on, datetime.time(), tzinfo=datetime.UTC
+                    ),
+                ),
             )
 
 

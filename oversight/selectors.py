@@ -6,10 +6,13 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from literacy.models import TrainingModule, TrainingRequirement
-from literacy.services.status import current_module_ids_by_user
 from oversight.models import Case, CaseStatus, Decision, DecisionOutcome, RouteReason
 from oversight.models.authority import AuthorityGrant
+from oversight.services.authority import (
+    BRIEFING_MISSING,
+    TRAINING_MISSING,
+    AuthorityRecord,
+)
 
 FINAL_OUTCOMES = {
     DecisionOutcome.APPROVE,
@@ -128,10 +131,12 @@ def authority_register(at: datetime.datetime) -> list[RegisterRow]:
     Reconstructed from the grants' history (django-simple-history): for each grant, the last
     version recorded at or before `at`, kept if that version was in force at `at` (started,
     not ended, not revoked). A grant extended or revoked later shows as it stood on that date;
-    a grant recorded after `at` does not show. Training is judged on `at`'s day from the
-    completions on file, against the levels' requirements as they are now. Five queries
-    whatever the number of rows; ordered by AI system, journey (system-wide first), level
-    (highest first) and person.
+    a grant recorded after `at` does not show. Training and briefings are judged at `at` by the
+    one moment-exact rule (`oversight.services.authority.AuthorityRecord`): the modules and
+    briefings the level required then, training current that day, the briefing published by
+    then acknowledged by then. `missing_training` names the modules, then the briefing. A fixed
+    number of queries whatever the number of rows; ordered by AI system, journey (system-wide
+    first), level (highest first) and person.
     """
     versions = (
         AuthorityGrant.history.filter(history_date__lte=at)
@@ -151,25 +156,15 @@ def authority_register(at: datetime.datetime) -> list[RegisterRow]:
         latest.setdefault(version.id, version)
     if not latest:
         return []
-    required: dict = {}
-    for level_id, module_id in TrainingRequirement.objects.filter(
-        authority_level_id__in={v.level_id for v in latest.values()}
-    ).values_list("authority_level_id", "module_id"):
-        required.setdefault(level_id, set()).add(module_id)
-    trained = current_module_ids_by_user(
-        {v.user_id for v in latest.values() if required.get(v.level_id)}, at=at
-    )
-    missing_ids = {
-        v.id: required.get(v.level_id, set()) - trained.get(v.user_id, set())
+    record = AuthorityRecord.load(user_ids={v.user_id for v in latest.values()})
+    missing = {
+        v.id: tuple(
+            shortfall.subject
+            for shortfall in record.judge_grant(v.id, at).shortfalls
+            if shortfall.code in (TRAINING_MISSING, BRIEFING_MISSING)
+        )
         for v in latest.values()
     }
-    titles = {}
-    if any(missing_ids.values()):
-        titles = dict(
-            TrainingModule.objects.filter(id__in=set().union(*missing_ids.values())).values_list(
-                "id", "title"
-            )
-        )
     rows = [
         RegisterRow(
             grant_id=v.id,
@@ -181,8 +176,8 @@ def authority_register(at: datetime.datetime) -> list[RegisterRow]:
             valid_from=v.valid_from,
             valid_until=v.valid_until,
             justification=v.justification,
-            training_current=not missing_ids[v.id],
-            missing_training=tuple(sorted(titles[m] for m in missing_ids[v.id])),
+            training_current=not missing[v.id],
+            missing_training=missing[v.id],
         )
         for v in latest.values()
     ]

@@ -1,4 +1,8 @@
-"""Publishing system briefings and acknowledging them."""
+"""Publishing system briefings and acknowledging them.
+
+Imports point one way: this module calls `oversight.services.authority` to bring permissions in
+step; which briefing a grant lacks is decided there (`unacknowledged_briefings`), not here.
+"""
 
 import datetime
 
@@ -10,6 +14,8 @@ from django.utils import timezone
 from audit.services.ledger import Actor, append_event
 from literacy.models import BriefingAcknowledgement, SystemBriefing
 from oversight.exceptions import InvalidInput, NotAllowed, StaleState
+from oversight.models import AuthorityGrant
+from oversight.services.authority import reconcile_authority, sync_authority_permissions
 
 TEXTS = {
     "capabilities": "what the system can do",
@@ -75,9 +81,6 @@ def publish_briefing(
             payload={"ai_system": str(ai_system), "version": briefing.version, **texts},
         )
         # Holders whose level requires this briefing lose authority until they acknowledge it.
-        from oversight.models import AuthorityGrant
-        from oversight.services.authority import reconcile_authority
-
         holders = get_user_model().objects.filter(
             pk__in=AuthorityGrant.objects.filter(
                 Q(ai_system=ai_system) | Q(journey__ai_system=ai_system)
@@ -116,54 +119,5 @@ def acknowledge_briefing(*, user, briefing: SystemBriefing) -> BriefingAcknowled
             obj=acknowledgement,
             payload={"briefing": str(briefing), "version": briefing.version},
         )
-        from oversight.services.authority import sync_authority_permissions
-
         sync_authority_permissions(user=user)
     return acknowledgement
-
-
-def unacknowledged_briefings(grants, *, at: datetime.datetime) -> dict:
-    """{grant id: briefing} for grants whose level requires the briefing of their AI system and
-    whose holder has not acknowledged its version in force at `at`. Three queries for any
-    number of grants; a system with no briefing published yet asks for nothing.
-
-    Grants need `journey` loaded (select_related) when their scope is a journey.
-    """
-    from literacy.models import BriefingRequirement
-
-    def system_of(grant):
-        if grant.ai_system_id:
-            return grant.ai_system_id
-        return grant.journey.ai_system_id if grant.journey_id else None
-
-    # Unscoped grants (e.g. "could this person hold this level?") have no system to read about.
-    grants = [g for g in grants if g.ai_system_id or g.journey_id]
-    if not grants:
-        return {}
-    required = set(
-        BriefingRequirement.objects.filter(
-            authority_level_id__in={g.level_id for g in grants}
-        ).values_list("authority_level_id", "ai_system_id")
-    )
-    concerned = [g for g in grants if (g.level_id, system_of(g)) in required]
-    if not concerned:
-        return {}
-    day = timezone.localdate(at)
-    latest: dict = {}
-    for briefing in SystemBriefing.objects.filter(
-        ai_system_id__in={system_of(g) for g in concerned}, published_on__lte=day
-    ).order_by("ai_system_id", "version"):
-        latest[briefing.ai_system_id] = briefing
-    acknowledged = set(
-        BriefingAcknowledgement.objects.filter(
-            user_id__in={g.user_id for g in concerned},
-            briefing__in=list(latest.values()),
-            acknowledged_at__lte=at,
-        ).values_list("user_id", "briefing_id")
-    )
-    gaps = {}
-    for grant in concerned:
-        briefing = latest.get(system_of(grant))
-        if briefing is not None and (grant.user_id, briefing.id) not in acknowledged:
-            gaps[grant.id] = briefing
-    return gaps

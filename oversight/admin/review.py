@@ -3,7 +3,7 @@
 GET `case/<id>/review/` shows what the system saw and tried, why it came to a person (the
 judgement points with the signal values that fired them), the options, the authority the
 reviewer holds, the decisions and escalations so far, the customer's earlier cases and the
-precedents. The POST actions claim, release and decide call the services of
+precedents. The POST actions claim, release, decide and take over call the services of
 `oversight.services` and nothing else: a refusal (`DomainError`) is shown as the service worded
 it and changes nothing.
 
@@ -40,7 +40,7 @@ from oversight.review_selectors import (
 )
 from oversight.selectors import final_decision
 from oversight.services.authority import decidable_cases, effective_grant
-from oversight.services.cases import claim_case, claim_is_live, release_case
+from oversight.services.cases import claim_case, claim_is_live, release_case, take_over_claim
 from oversight.services.decisions import (
     AUDIT_OUTCOMES,
     LIVE_OUTCOMES,
@@ -208,7 +208,7 @@ class ReviewScreenMixin:
                     wrap(getattr(self, f"{action}_view")),
                     name=self.workspace_url_name(f"review_{action}"),
                 )
-                for action in ("claim", "release", "decide")
+                for action in ("claim", "release", "decide", "take_over")
             ),
         ]
 
@@ -255,6 +255,25 @@ class ReviewScreenMixin:
             request, f"Case {str(case.pk)[:8]} is back in the queue for anyone to claim."
         )
         return redirect(self._queue_url())
+
+    def take_over_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        case = self._reviewable_case(request, object_id)
+        if case is None:
+            return self._outside_authority(request)
+        try:
+            case = take_over_claim(
+                case=case, user=request.user, reason=request.POST.get("reason", "")
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            until = timezone.localtime(case.claim_expires_at)
+            messages.success(
+                request, f"You took this case over and hold it until {until:%H:%M}: decide it."
+            )
+        return redirect(self._review_url(case))
 
     def decide_view(self, request, object_id):
         if request.method != "POST":
@@ -359,6 +378,7 @@ class ReviewScreenMixin:
             "claim_url": self.workspace_url("review_claim", case.pk),
             "release_url": self.workspace_url("review_release", case.pk),
             "decide_url": self.workspace_url("review_decide", case.pk),
+            "take_over_url": self.workspace_url("review_take_over", case.pk),
             "review_url_name": f"admin:{self.workspace_url_name('review')}",
         }
         return TemplateResponse(request, "admin/oversight/case/review.html", context)

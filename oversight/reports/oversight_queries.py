@@ -2,19 +2,18 @@
 
 Every function here aggregates or filters in the database and returns a bounded result: a count
 plus at most `limit` rows, or one row per time bucket, judgement point or version. None walks the
-records of a period in Python, so building the report costs the same number of queries for ten
-cases or ten million. The figures the dashboard also shows (gate calls, routed share, overrides,
-time to decision, customer effort) come from `oversight.metrics`, never from here.
+records of a period in Python (except `decisions_outside_authority`, which says why), so building
+the report costs the same number of queries for ten cases or ten million. The figures the
+dashboard also shows (gate calls, routed share, overrides, time to decision, customer effort)
+come from `oversight.metrics`, never from here.
 """
 
 import datetime
 from dataclasses import dataclass
 
 from django.db.models import (
-    BooleanField,
     Count,
     Exists,
-    ExpressionWrapper,
     F,
     Max,
     Min,
@@ -24,17 +23,12 @@ from django.db.models import (
     TextField,
     Value,
 )
-from django.db.models.functions import Cast, Coalesce, TruncDate, TruncDay, TruncWeek
+from django.db.models.functions import Cast, Coalesce, TruncDay, TruncWeek
 from django.utils import timezone
 
 from audit.models import AuditEvent, LedgerVerification
 from literacy.models import (
-    BriefingAcknowledgement,
-    BriefingRequirement,
     SystemBriefing,
-    TrainingCompletion,
-    TrainingModuleVersion,
-    TrainingRequirement,
 )
 from oversight.metrics import BLOCKED, LIVE_OUTCOMES, ROUTED, Period
 from oversight.metrics.figures import FIRST_LIVE_DECISION, FIRST_OVERRIDE
@@ -54,6 +48,7 @@ from oversight.models import (
     Outcome,
     TriggerCondition,
 )
+from oversight.services.authority import DECISION_SHORTFALLS, judge_decisions
 
 PAUSE_ACTIONS = ("automation.paused", "automation.resumed")
 
@@ -240,110 +235,40 @@ def _grant_then(column: str) -> Subquery:
 
 
 def decisions_outside_authority(*, ai_system: AISystem, period: Period, limit: int) -> Bounded:
-    """Decisions of the period taken without effective authority at that moment. Two queries.
+    """Decisions of the period taken without effective authority at that moment.
 
-    A decision counts when it names no grant, or its grant: belongs to someone else, does not
-    cover the case's journey, is of a level that may not decide, was not on record, not yet
-    valid, expired or revoked at the decision (as the grant's history recorded it then), or its
-    holder lacked, on the day of the decision, a training module the level requires (the rule
-    of `literacy.services.status.current_module_ids`) or the acknowledgement of the system's
-    briefing in force that the level requires. Each row carries the reasons as flags.
+    Judged by the one moment-exact rule of `oversight.services.authority.judge_decisions`, each
+    decision at its own instant by its recorded grant: a decision counts when it names no
+    grant, or its grant belongs to someone else, does not cover the case's journey, is of a
+    level that may not decide, was not on record, not yet valid, expired or revoked at that
+    instant (as the grant's history recorded it), or its holder lacked a training module the
+    level required then (current on that UTC day) or the acknowledgement, by then, of the
+    system briefing published by then that the level required. Each row carries the reasons as
+    flags. The one walk in Python of this module: the period's decisions of one AI system, as
+    value tuples, judged from one record read in bulk; a fixed number of queries.
     """
-    day = TruncDate("decided_at", tzinfo=timezone.get_current_timezone())
-    newest_requalifying = (
-        TrainingModuleVersion.objects.filter(
-            module_id=OuterRef(OuterRef("module_id")),
-            requires_requalification=True,
-            published_on__lte=OuterRef(OuterRef(OuterRef("decided_day"))),
+    journeys = {journey.pk: journey for journey in Journey.objects.filter(ai_system=ai_system)}
+    decisions = [
+        (pk, reviewer_id, grant_id, decided_at, journeys[journey_id])
+        for pk, reviewer_id, grant_id, decided_at, journey_id in Decision.objects.filter(
+            _in(period, "decided_at"), case__journey__ai_system=ai_system
         )
-        .order_by("-version")
-        .values("version")[:1]
-    )
-    current_completion = TrainingCompletion.objects.filter(
-        user_id=OuterRef(OuterRef("reviewer_id")),
-        module_version__module_id=OuterRef("module_id"),
-        passed=True,
-        completed_on__lte=OuterRef(OuterRef("decided_day")),
-        expires_on__gt=OuterRef(OuterRef("decided_day")),
-        module_version__version__gte=Coalesce(Subquery(newest_requalifying), Value(0)),
-    )
-    missing_module = TrainingRequirement.objects.filter(
-        authority_level_id=OuterRef("grant__level_id")
-    ).exclude(Exists(current_completion))
-    briefing_then = (
-        SystemBriefing.objects.filter(
-            ai_system=ai_system, published_on__lte=OuterRef("decided_day")
-        )
-        .order_by("-version")
-        .values("pk")[:1]
-    )
-    briefing_required = BriefingRequirement.objects.filter(
-        authority_level_id=OuterRef("grant__level_id"), ai_system=ai_system
-    )
-    acknowledged = BriefingAcknowledgement.objects.filter(
-        user_id=OuterRef("reviewer_id"),
-        briefing_id=OuterRef("briefing_then"),
-        acknowledged_at__lte=OuterRef("decided_at"),
-    )
-
-    def flag(condition: Q) -> ExpressionWrapper:
-        return ExpressionWrapper(condition, output_field=BooleanField())
-
-    decisions = (
-        Decision.objects.filter(_in(period, "decided_at"), case__journey__ai_system=ai_system)
-        .annotate(
-            decided_day=day,
-            grant_version=_grant_then("history_id"),
-            grant_from=_grant_then("valid_from"),
-            grant_until=_grant_then("valid_until"),
-            grant_revoked=_grant_then("revoked_at"),
-            briefing_then=Subquery(briefing_then),
-        )
-        .annotate(
-            no_grant=flag(Q(grant__isnull=True)),
-            other_person=flag(Q(grant__isnull=False) & ~Q(grant__user_id=F("reviewer_id"))),
-            other_scope=flag(
-                Q(grant__isnull=False)
-                & ~Q(grant__journey_id=F("case__journey_id"))
-                & ~Q(grant__ai_system_id=F("case__journey__ai_system_id"))
-            ),
-            may_not_decide=flag(Q(grant__level__may_decide=False)),
-            not_in_force=flag(
-                Q(grant__isnull=False)
-                & (
-                    Q(grant_version__isnull=True)
-                    | Q(grant_from__gt=F("decided_at"))
-                    | Q(grant_until__lte=F("decided_at"))
-                    | Q(grant_revoked__lte=F("decided_at"))
-                )
-            ),
-            training_missing=Exists(missing_module),
-            briefing_missing=flag(
-                Q(grant__isnull=False)
-                & Q(briefing_then__isnull=False)
-                & Exists(briefing_required)
-                & ~Exists(acknowledged)
-            ),
-        )
-        .filter(
-            Q(no_grant=True)
-            | Q(other_person=True)
-            | Q(other_scope=True)
-            | Q(may_not_decide=True)
-            | Q(not_in_force=True)
-            | Q(training_missing=True)
-            | Q(briefing_missing=True)
-        )
-    )
-    total = decisions.count()
+        .order_by("decided_at", "pk")
+        .values_list("pk", "reviewer_id", "grant_id", "decided_at", "case__journey_id")
+    ]
+    flagged = judge_decisions(decisions)
+    ordered = [decision[0] for decision in decisions if decision[0] in flagged]
     rows = []
-    if total:
+    if ordered:
         rows = list(
-            decisions.select_related("reviewer", "case__journey", "grant__level").order_by(
-                "decided_at", "pk"
-            )[:limit]
+            Decision.objects.filter(pk__in=ordered[:limit])
+            .select_related("reviewer", "case__journey", "grant__level")
+            .order_by("decided_at", "pk")
         )
-    return Bounded(rows, total)
+    for row in rows:
+        for code in DECISION_SHORTFALLS:
+            setattr(row, code, code in flagged[row.pk])
+    return Bounded(rows, len(ordered))
 
 
 # --- activity --------------------------------------------------------------------------------

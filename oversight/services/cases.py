@@ -14,51 +14,36 @@ from django.utils import timezone
 from audit.services.ledger import Actor, append_event
 from oversight.exceptions import InvalidInput, NotAllowed, StaleState
 from oversight.models import AuthorityGrant, AuthorityLevel, Case, CaseStatus, DecisionStage
-from oversight.services.authority import effective_grant
+from oversight.services.authority import authority_at, grant_as_recorded
+from oversight.services.claims import (
+    SECOND_REVIEW,
+    claim_is_live,
+    clear_claim,
+    lock_case,
+    status_without_claim,
+)
 
 CLAIMABLE = {CaseStatus.OPEN, CaseStatus.ESCALATED, CaseStatus.CLAIMED}
-SECOND_REVIEW = CaseStatus.AWAITING_SECOND_REVIEW
-
-
-def lock_case(case: Case | str) -> Case:
-    """The case row, locked until the end of the caller's transaction."""
-    pk = case.pk if isinstance(case, Case) else case
-    return (
-        Case.objects.select_for_update(of=("self",))
-        .select_related("journey__ai_system", "required_level")
-        .get(pk=pk)
-    )
 
 
 def deciding_grant(case: Case, reviewer, *, at: datetime.datetime) -> AuthorityGrant:
-    """The grant that lets `reviewer` decide this case now, or NotAllowed (invariant 2)."""
-    grant = effective_grant(reviewer, case.journey, at=at)
-    if grant is None or not grant.level.may_decide:
+    """The grant that lets `reviewer` decide this case at `at`, or NotAllowed (invariant 2).
+
+    Judged by the one moment-exact rule (`authority_at`), so what the decision service accepts
+    is what the effective-authority page, the register and the oversight report say.
+    """
+    verdict = authority_at(user=reviewer, journey=case.journey, at=at)
+    if verdict.grant is None:
         raise NotAllowed(
             "You hold no authority to decide cases of this journey (no grant in force, or its "
             "required training is not current)."
         )
+    grant = grant_as_recorded(verdict.grant.version)
     if grant.level.rank < case.required_level.rank:
         raise NotAllowed(
             f"This case needs the level {case.required_level.name}; you hold {grant.level.name}."
         )
     return grant
-
-
-def claim_is_live(case: Case, at: datetime.datetime) -> bool:
-    return case.claimed_by_id is not None and case.claim_expires_at > at
-
-
-def _status_without_claim(case: Case) -> str:
-    if case.status == SECOND_REVIEW:
-        return SECOND_REVIEW
-    return CaseStatus.ESCALATED if case.review_round > 1 else CaseStatus.OPEN
-
-
-def _clear_claim(case: Case) -> None:
-    case.claimed_by = None
-    case.claimed_at = None
-    case.claim_expires_at = None
 
 
 def _first_reviewer_id(case: Case):
@@ -104,14 +89,73 @@ def claim_case(*, case: Case, reviewer) -> Case:
     return case
 
 
+def take_over_claim(*, case: Case, user, reason: str) -> Case:
+    """Take over a case someone else holds a live claim on, saying why (a team lead stepping in).
+
+    Rules: a reason; the case is not decided and holds a live claim by someone else (a case
+    nobody holds is simply claimed); `user` may decide the case (invariant 2) at a level ranked
+    above the claimant's effective level on its journey now (a claimant without authority any
+    more ranks below everyone); the second review of a four-eyes case never goes to whoever took
+    the first decision. The rules are checked on the locked row, so of two people of the same
+    level taking over at once exactly one wins: the second finds the first holding the case at
+    a level not below theirs. On success: a fresh lease for `user`, a history row (by `user`,
+    with the reason) and a "case.claim_taken_over" event naming both people.
+    """
+    now = timezone.now()
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Say why you take over this case: a reason is needed.")
+    with transaction.atomic():
+        case = lock_case(case)
+        if case.status == CaseStatus.DECIDED:
+            raise StaleState("This case has already been decided.")
+        if not claim_is_live(case, now):
+            raise InvalidInput("Nobody holds a live claim on this case: claim it instead.")
+        if case.claimed_by_id == user.pk:
+            raise InvalidInput("You already hold this case.")
+        grant = deciding_grant(case, user, at=now)
+        claimant = case.claimed_by
+        theirs = authority_at(user=claimant, journey=case.journey, at=now)
+        their_level = theirs.grant.level if theirs.grant is not None else None
+        if their_level is not None and grant.level.rank <= their_level.rank:
+            raise NotAllowed(
+                f"{claimant.get_username()} holds {their_level.name} on this journey; taking "
+                f"over needs a higher level than that, and you hold {grant.level.name}."
+            )
+        if case.status == SECOND_REVIEW and _first_reviewer_id(case) == user.pk:
+            raise NotAllowed("The second review must be by a different person than the first.")
+        case.claimed_by = user
+        case.claimed_at = now
+        case.claim_expires_at = now + datetime.timedelta(minutes=settings.CLAIM_LEASE_MINUTES)
+        if case.status != SECOND_REVIEW:
+            case.status = CaseStatus.CLAIMED
+        case._history_user = user
+        case._change_reason = f"claim taken over from {claimant.get_username()}: {reason}"
+        case.save()
+        del case._change_reason  # the reason of this save only
+        append_event(
+            actor=Actor.for_user(user),
+            action="case.claim_taken_over",
+            obj=case,
+            payload={
+                "from": claimant.get_username(),
+                "from_level": their_level.name if their_level else None,
+                "level": grant.level.name,
+                "reason": reason,
+                "until": case.claim_expires_at,
+            },
+        )
+    return case
+
+
 def release_case(*, case: Case, reviewer) -> Case:
     """Give a claimed case back to the queue. Only the holder may release their claim."""
     with transaction.atomic():
         case = lock_case(case)
         if case.claimed_by_id != reviewer.pk:
             raise NotAllowed("Only the reviewer who claimed this case can release it.")
-        _clear_claim(case)
-        case.status = _status_without_claim(case)
+        clear_claim(case)
+        case.status = status_without_claim(case)
         case._history_user = reviewer
         case.save()
         append_event(actor=Actor.for_user(reviewer), action="case.released", obj=case)
@@ -139,7 +183,7 @@ def escalate_locked_case(
     case.review_round += 1
     case.status = CaseStatus.ESCALATED
     case.escalation_note = note
-    _clear_claim(case)
+    clear_claim(case)
     case._history_user = history_user
     case.save()
     append_event(
@@ -198,8 +242,8 @@ def sweep_cases(*, now: datetime.datetime | None = None) -> dict:
             if case.claim_expires_at is None or case.claim_expires_at > now:
                 continue
             holder = case.claimed_by
-            _clear_claim(case)
-            case.status = _status_without_claim(case)
+            clear_claim(case)
+            case.status = status_without_claim(case)
             case._history_user = None
             case.save()
             append_event(

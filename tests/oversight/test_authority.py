@@ -577,8 +577,17 @@ def test_decidable_cases_agree_with_the_journeys_guardian_lets_one_decide(w):
     assert {case.journey for case in decidable_cases(w.rhea)} <= set(journeys_decidable_by(w.rhea))
 
 
-def test_a_grant_without_its_permission_rows_gives_no_live_queue_until_reconciled(w):
-    AuthorityGrantFactory(user=w.sam, level=w.reviewer, journey=w.refunds, sync_permissions=False)
+def test_a_grant_without_its_permission_rows_gives_no_live_queue_until_reconciled(w, clock):
+    # Recorded two hours ago: a past moment sees only grants on record by then.
+    clock.move_to(NOW - 2 * datetime.timedelta(hours=1))
+    AuthorityGrantFactory(
+        user=w.sam,
+        level=w.reviewer,
+        journey=w.refunds,
+        valid_from=NOW - 2 * datetime.timedelta(hours=1),
+        sync_permissions=False,
+    )
+    clock.move_to(NOW)
     case = CaseFactory(journey=w.refunds, required_level=w.reviewer)
 
     assert list(decidable_cases(w.sam)) == []
@@ -604,9 +613,10 @@ def test_decidable_cases_costs_the_same_queries_for_one_or_thirty_grants(
         CaseFactory(journey=journey, required_level=w.reviewer)
     decidable_cases(w.rhea)  # warm the content-type cache
 
-    # Grants, the levels' requirements, training (two), the briefing requirements, then the
-    # cases with guardian's rows as a subquery: the same six whatever the number of grants.
-    with django_assert_num_queries(6) as captured:
+    # The record (grant history, holder, requirement history with module titles, requalifying
+    # versions, completions, briefing requirement history), then the cases with guardian's rows
+    # as a subquery: the same seven whatever the number of grants.
+    with django_assert_num_queries(7) as captured:
         cases = list(decidable_cases(w.rhea))
 
     assert "journeyuserobjectpermission" in captured.captured_queries[-1]["sql"]

@@ -106,7 +106,8 @@ def test_authority_register_lists_each_grant_in_force_with_its_training(world):
     assert report.subtitle == "As of 2026-06-01 (end of day)"
     assert (
         "At the end of 2026-06-01, 2 people held 2 grants of authority on 1 AI system. "
-        "1 grant was held without the level's required training current." in body
+        "1 grant was held without the level's required training current or its system "
+        "briefing acknowledged." in body
     )
     assert (
         "bob Reviewer Every journey Mia Manager (mia) 2026-05-15 08:30 until revoked "
