@@ -345,6 +345,8 @@ CUSTOM_VIEWS = {
     "oversight_case_review_claim": CustomView("object", _decides, "POST"),
     "oversight_case_review_release": CustomView("object", _decides, "POST"),
     "oversight_case_review_decide": CustomView("object", _decides, "POST"),
+    # The service then asks for a reason and a higher level than the claimant's.
+    "oversight_case_review_take_over": CustomView("object", _decides, "POST"),
     "oversight_authoritygrant_register": CustomView(
         "nothing", _needs("oversight.view_authoritygrant")
     ),
