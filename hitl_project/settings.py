@@ -134,6 +134,11 @@ WEBHOOK_MAX_ATTEMPTS = env_int(ENV, "WEBHOOK_MAX_ATTEMPTS", 6)
 CLAIM_LEASE_MINUTES = env_int(ENV, "CLAIM_LEASE_MINUTES", 30)
 WEBHOOK_TIMEOUT_SECONDS = env_int(ENV, "WEBHOOK_TIMEOUT_SECONDS", 10)
 
+# Webhook callbacks (oversight/services/callback_policy.py): loopback, private, link-local,
+# metadata and other non-public addresses are refused. Hosts or CIDRs listed here are allowed
+# anyway, for deployments whose receivers really are internal (e.g. "hooks.internal,10.2.0.0/16").
+WEBHOOK_ALLOWED_TARGETS = env_list(ENV, "WEBHOOK_ALLOWED_TARGETS", [])
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": ["oversight.api.authentication.AISystemKeyAuthentication"],

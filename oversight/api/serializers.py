@@ -11,6 +11,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_sc
 from rest_framework import serializers
 
 from oversight.models import CaseStatus, Journey, RouteReason
+from oversight.services.callback_policy import CallbackRefused, check_callback_url
 from oversight.services.gate import DIRECT_REASONS, GateRequest, ProposedAction
 
 SIGNAL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -138,8 +139,10 @@ class _SubmissionSerializer(serializers.Serializer):
     )
 
     def validate_callback_url(self, value: str) -> str:
-        if value and not value.lower().startswith(("http://", "https://")):
-            raise serializers.ValidationError("Only http:// and https:// URLs are accepted.")
+        try:
+            check_callback_url(value)
+        except CallbackRefused as exc:
+            raise serializers.ValidationError(exc.message) from None
         return value
 
     def to_gate_request(self) -> GateRequest:
