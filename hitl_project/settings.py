@@ -4,6 +4,7 @@ Every variable has a default that is safe for a local checkout; README.md lists 
 production deployment sets DEBUG=0, SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL at least.
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -40,6 +41,8 @@ INSTALLED_APPS = [
     "django_q",
     "pgtrigger",
     "import_export",
+    # Security edge (issue #13): login lock-out, two-factor sign-in, Content-Security-Policy.
+    "axes",
     "audit",
     "literacy",
     "oversight",
@@ -55,6 +58,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Records the acting user on every history row written during a request.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Login lock-out (django-axes): last, so it sees the login view's answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "hitl_project.urls"
@@ -79,6 +84,8 @@ DATABASES = {"default": database_config(ENV, base_dir=BASE_DIR)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out user name or address before any password is checked.
+    "audit.services.sign_in.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -163,6 +170,20 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
 }
+
+# Login lock-out (django-axes; audit/services/sign_in.py). LOGIN_FAILURE_LIMIT failed logins for
+# one user name, or from one address, lock further attempts for LOGIN_COOLOFF_MINUTES; each
+# attempt while locked starts the wait again. One ledger event per lock-out, none per failure.
+# Behind reverse proxies, LOGIN_TRUSTED_PROXY_COUNT says how many append to X-Forwarded-For
+# (0: the address is REMOTE_ADDR). Superusers and managers unlock in the admin (Access attempts).
+AXES_FAILURE_LIMIT = env_int(ENV, "LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int(ENV, "LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
+AXES_CLIENT_IP_CALLABLE = "audit.services.sign_in.client_address"
+LOGIN_TRUSTED_PROXY_COUNT = env_int(ENV, "LOGIN_TRUSTED_PROXY_COUNT", 0)
+AXES_DISABLE_ACCESS_LOG = True  # successful logins are in the ledger already
+AXES_ENABLE_ADMIN = False  # audit/sign_in_admin.py registers its own, with a recorded unlock
 
 # Admins see the acting user on every history row; history rows are evidence too.
 SIMPLE_HISTORY_REVERT_DISABLED = True
