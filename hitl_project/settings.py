@@ -26,6 +26,8 @@ ALLOWED_HOSTS = env_list(ENV, "ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEB
 CSRF_TRUSTED_ORIGINS = env_list(ENV, "CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    # Before django.contrib.auth: its createsuperuser explains two-factor enrolment.
+    "accounts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -43,6 +45,9 @@ INSTALLED_APPS = [
     "import_export",
     # Security edge (issue #13): login lock-out, two-factor sign-in, Content-Security-Policy.
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "audit",
     "literacy",
     "oversight",
@@ -54,6 +59,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Two-factor sign-in: django-otp marks a verified session; ours sends staff without one
+    # to the second step (or to enrolment) when OTP_REQUIRED is on.
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Records the acting user on every history row written during a request.
@@ -184,6 +193,12 @@ AXES_CLIENT_IP_CALLABLE = "audit.services.sign_in.client_address"
 LOGIN_TRUSTED_PROXY_COUNT = env_int(ENV, "LOGIN_TRUSTED_PROXY_COUNT", 0)
 AXES_DISABLE_ACCESS_LOG = True  # successful logins are in the ledger already
 AXES_ENABLE_ADMIN = False  # audit/sign_in_admin.py registers its own, with a recorded unlock
+
+# Two-factor sign-in (django-otp; accounts/). With OTP_REQUIRED, staff must pass a second factor
+# (authenticator app or a backup code) after the password; one without a device is sent to
+# enrol first. Default on with DEBUG=0, off with DEBUG=1 so the demo runs with no extra step.
+OTP_REQUIRED = env_bool(ENV, "OTP_REQUIRED", default=not DEBUG)
+OTP_TOTP_ISSUER = ENV.get("OTP_ISSUER", "HITL Oversight")
 
 # Admins see the acting user on every history row; history rows are evidence too.
 SIMPLE_HISTORY_REVERT_DISABLED = True

@@ -7,6 +7,7 @@ admin.site.site_title = "HITL Oversight"
 admin.site.index_title = "Human oversight of AI and automation"
 
 urlpatterns = [
+    path("admin/two-factor/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("oversight.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
