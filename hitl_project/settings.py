@@ -8,6 +8,8 @@ import datetime
 import os
 from pathlib import Path
 
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
+
 from hitl_project.env import (
     database_config,
     env_bool,
@@ -48,6 +50,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "csp",
     "audit",
     "literacy",
     "oversight",
@@ -55,6 +58,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -199,6 +204,31 @@ AXES_ENABLE_ADMIN = False  # audit/sign_in_admin.py registers its own, with a re
 # enrol first. Default on with DEBUG=0, off with DEBUG=1 so the demo runs with no extra step.
 OTP_REQUIRED = env_bool(ENV, "OTP_REQUIRED", default=not DEBUG)
 OTP_TOTP_ISSUER = ENV.get("OTP_ISSUER", "HITL Oversight")
+
+# Content-Security-Policy (django-csp 4) on every page: scripts and style elements only from our
+# own origin or carrying the request's nonce; nothing from other origins, no plugins, no
+# framing. Style attributes stay allowed (style-src-attr): Django's admin, simple-history and
+# Swagger UI write some, and an attribute can neither run script nor load from elsewhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        **({"report-uri": ENV["CSP_REPORT_URI"]} if ENV.get("CSP_REPORT_URI") else {}),
+    }
+}
+
+# API schema and Swagger UI (/api/schema/, /api/docs/; hitl_project/api_docs.py): open to
+# anyone with API_DOCS_PUBLIC, else only to signed-in staff. Default: open with DEBUG=1.
+API_DOCS_PUBLIC = env_bool(ENV, "API_DOCS_PUBLIC", default=DEBUG)
 
 # Admins see the acting user on every history row; history rows are evidence too.
 SIMPLE_HISTORY_REVERT_DISABLED = True

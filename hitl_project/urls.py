@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from hitl_project.api_docs import docs_view, schema_view
 
 admin.site.site_header = "HITL Oversight"
 admin.site.site_title = "HITL Oversight"
@@ -10,6 +11,6 @@ urlpatterns = [
     path("admin/two-factor/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("oversight.api.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/schema/", schema_view, name="schema"),
+    path("api/docs/", docs_view, name="api-docs"),
 ]
