@@ -22,6 +22,7 @@ own-host checks, never over the scheme and userinfo rules.
 """
 
 import ipaddress
+import re
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -171,11 +172,21 @@ def _parse(url: str) -> tuple[str, str, int]:
     return scheme, host, port or DEFAULT_PORTS[scheme]
 
 
+# Legacy IPv4 spellings resolvers still accept: 2130706433, 0x7f.1, 0177.0.0.1 (all 127.0.0.1).
+LEGACY_IPV4 = re.compile(r"^[0-9a-fx.]+$")
+
+
 def _literal_address(host: str) -> IPAddress | None:
     try:
         return ipaddress.ip_address(host)
     except ValueError:
-        return None
+        pass
+    if LEGACY_IPV4.match(host):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
 
 
 def check_callback_url(url: str) -> None:

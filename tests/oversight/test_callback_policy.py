@@ -93,6 +93,14 @@ def test_ipv4_inside_ipv6_forms_are_refused(url):
         check_callback_url(url)
 
 
+@pytest.mark.parametrize("url", ["http://2130706433/", "http://0x7f.0.0.1/", "http://0177.0.0.1/"])
+def test_legacy_ipv4_spellings_are_read_as_the_address_they_mean(url, resolver):
+    # The API's URL field already refuses these; the service and model checks must too.
+    with pytest.raises(CallbackRefused, match=r"loopback address \("):
+        check_callback_url(url)
+    assert resolver.calls == []
+
+
 def test_the_allow_list_takes_hosts_and_cidrs_but_never_userinfo(settings):
     settings.WEBHOOK_ALLOWED_TARGETS = ["127.0.0.0/8", "hooks.internal"]
     check_callback_url("http://127.0.0.5:9000/hook")
@@ -155,6 +163,21 @@ def test_a_rebinding_answer_after_the_check_is_never_used(resolver):
     assert target.address == PUBLIC
     assert target.pinned_url == "https://93.184.215.14:443/hook"
     assert target.host_header == "hooks.example.com"
+
+
+def test_https_connects_to_the_checked_address_but_checks_the_certificate_of_the_name():
+    target = callback_policy.CallbackTarget(
+        url="https://hooks.example.com/hook",
+        scheme="https",
+        host="hooks.example.com",
+        port=443,
+        address=PUBLIC,
+    )
+    pool = callback_policy._PinnedAdapter(target).poolmanager.connection_from_url(target.pinned_url)
+    connection = pool._new_conn()
+    assert connection.host == "93.184.215.14"
+    assert connection.server_hostname == "hooks.example.com"  # SNI
+    assert connection.assert_hostname == "hooks.example.com"  # certificate name
 
 
 def test_a_name_that_does_not_resolve_is_retried_later(monkeypatch, receiver):
