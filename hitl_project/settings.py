@@ -198,6 +198,7 @@ AXES_CLIENT_IP_CALLABLE = "audit.services.sign_in.client_address"
 LOGIN_TRUSTED_PROXY_COUNT = env_int(ENV, "LOGIN_TRUSTED_PROXY_COUNT", 0)
 AXES_DISABLE_ACCESS_LOG = True  # successful logins are in the ledger already
 AXES_ENABLE_ADMIN = False  # audit/sign_in_admin.py registers its own, with a recorded unlock
+AXES_VERBOSE = False  # no start-up banner on every management command
 
 # Two-factor sign-in (django-otp; accounts/). With OTP_REQUIRED, staff must pass a second factor
 # (authenticator app or a backup code) after the password; one without a device is sent to
