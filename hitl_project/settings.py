@@ -195,6 +195,7 @@ AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int(ENV, "LOGIN_COOLOFF_MINUT
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
 AXES_CLIENT_IP_CALLABLE = "audit.services.sign_in.client_address"
+AXES_USERNAME_CALLABLE = "audit.services.sign_in.lockout_username"
 LOGIN_TRUSTED_PROXY_COUNT = env_int(ENV, "LOGIN_TRUSTED_PROXY_COUNT", 0)
 AXES_DISABLE_ACCESS_LOG = True  # successful logins are in the ledger already
 AXES_ENABLE_ADMIN = False  # audit/sign_in_admin.py registers its own, with a recorded unlock

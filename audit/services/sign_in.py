@@ -39,6 +39,20 @@ class LockoutBackend(AxesStandaloneBackend):
         return super().authenticate(request, username=username, password=password, **kwargs)
 
 
+def lockout_username(request: HttpRequest, credentials: dict | None = None) -> str | None:
+    """The user name axes counts (AXES_USERNAME_CALLABLE): as typed, cut to 150 characters.
+
+    The login form does not enforce the user model's length, and axes stores the name in a
+    255-character column: a longer name made PostgreSQL refuse the counter (a 500, and no
+    count). No account has a longer name, so cutting it changes no account's counter.
+    """
+    if credentials:
+        username = credentials.get("username")
+    else:
+        username = getattr(request, "data", request.POST).get("username")
+    return None if username is None else str(username)[:MAX_USERNAME_CHARS]
+
+
 def client_address(request: HttpRequest) -> str:
     """The client's address for lock-out counting (AXES_CLIENT_IP_CALLABLE).
 

@@ -83,7 +83,7 @@ def test_a_lockout_of_an_unknown_name_is_recorded_with_the_name_cut_short(client
 
     event = AuditEvent.objects.get(action="auth.locked_out")
     assert (event.object_type, event.object_id) == ("auth.user", "")
-    assert len(event.payload["username"]) <= 150
+    assert event.payload["username"] == "x" * 150
     assert event.payload["known_account"] is False
 
 
