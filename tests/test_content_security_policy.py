@@ -4,11 +4,11 @@ import re
 from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 from django.test import Client
 from django.urls import reverse
 
 from tests.factories import StaffUserFactory, SuperUserFactory, UserFactory
+from tests.test_settings import _run_django
 
 pytestmark = pytest.mark.django_db
 
@@ -111,9 +111,21 @@ def test_the_docs_page_has_no_inline_script_and_a_nonced_style(settings):
     assert "SwaggerUIBundle" in init.content.decode()
 
 
-def test_the_default_follows_debug():
-    # Tests run with the checkout's DEBUG=1 defaults: the docs are public then.
-    assert django_settings.API_DOCS_PUBLIC is True
+@pytest.mark.parametrize(("debug", "public"), [("0", "False"), ("1", "True")])
+def test_the_docs_default_follows_debug(debug, public):
+    production = {
+        "DEBUG": debug,
+        "SECRET_KEY": "x7Lq2-a-long-random-production-secret-9f3kZp0vR8sT1uW4yB6nD5mC",
+        "ALLOWED_HOSTS": "oversight.example.com",
+    }
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.API_DOCS_PUBLIC, settings.OTP_REQUIRED)"
+    )
+    result = _run_django(production, code)
+    assert result.returncode == 0, result.stderr
+    otp_required = "True" if debug == "0" else "False"
+    assert result.stdout.split() == [public, otp_required]
 
 
 # Our templates -------------------------------------------------------------------------------
