@@ -22,6 +22,11 @@ from oversight.exceptions import InvalidInput, NotAllowed
 
 AUTHENTICATOR_NAME = "Authenticator app"
 BACKUP_NAME = "Backup codes"
+# django-otp refuses any code for a moment after a wrong one (1 s, then 2 s, 4 s ...).
+RETRY_HINT = (
+    "Type the newest code from the app (check its clock); after a wrong code, wait a few "
+    "seconds before the next: each wrong code doubles the wait."
+)
 
 
 def has_second_factor(user) -> bool:
@@ -77,9 +82,7 @@ def confirm_authenticator(*, request: HttpRequest, token: str) -> TOTPDevice:
                 payload={"device": AUTHENTICATOR_NAME},
             )
     if not accepted:
-        raise InvalidInput(
-            "That code is not right. Check the app's clock and type the newest code."
-        )
+        raise InvalidInput(f"That code is not right. {RETRY_HINT}")
     django_otp.login(request, device)
     return device
 
@@ -114,8 +117,6 @@ def verify_second_factor(*, request: HttpRequest, token: str):
     """
     device = django_otp.match_token(request.user, (token or "").replace(" ", "").strip())
     if device is None:
-        raise InvalidInput(
-            "That code is not right (or too many wrong codes were tried: wait a moment)."
-        )
+        raise InvalidInput(f"That code is not right. {RETRY_HINT}")
     django_otp.login(request, device)
     return device

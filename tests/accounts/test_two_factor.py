@@ -1,9 +1,11 @@
 """Two-factor sign-in (django-otp): enrolment, the second step at login, backup codes."""
 
+import datetime
 import io
 import re
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.urls import reverse
 from django_otp.oath import TOTP
@@ -132,6 +134,20 @@ def test_login_with_an_invalid_code_is_refused_and_the_admin_stays_closed(client
     assert response.status_code == 200
     assert "That code is not right" in response.content.decode()
     assert client.get("/admin/")["Location"].startswith(VERIFY)
+
+
+def test_after_a_wrong_code_the_next_one_waits_a_moment(client):
+    """django-otp's throttle: guessing 10^6 codes online is not an option."""
+    device = enrolled(StaffUserFactory(username="cora"))
+    password_login(client, "cora")
+    start = datetime.datetime(2026, 3, 2, 9, 0, 10, tzinfo=datetime.UTC)
+    with time_machine.travel(start, tick=False):
+        client.post(VERIFY, {"token": "000000"})
+        right_too_soon = client.post(VERIFY, {"token": code_for(device)})
+        assert "each wrong code doubles the wait" in right_too_soon.content.decode()
+    with time_machine.travel(start + datetime.timedelta(seconds=5), tick=False):
+        assert client.post(VERIFY, {"token": code_for(device)}).status_code == 302
+        assert client.get("/admin/").status_code == 200
 
 
 def test_a_backup_code_works_once(client):
