@@ -97,3 +97,7 @@ class AuditEventAdmin(ViewOnlyAdmin):
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/audit/auditevent/verify.html", context)
+
+
+# Login lock-outs (django-axes): listed with an Unlock action.
+from audit import sign_in_admin  # noqa: E402, F401

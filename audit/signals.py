@@ -1,18 +1,19 @@
-"""Sign-ins are consequential: every login and failed login through a view goes in the ledger.
+"""Sign-ins are consequential: every login through a view, and every lock-out, goes in the ledger.
 
 Only logins made by a view (the admin login form, a future SSO callback) are recorded: the test
 client's `force_login` and a shell's `login()` carry no real request, so they are not sign-ins
-by a person. The attempted password is never recorded (Django passes it masked anyway).
+by a person. A failed login is counted by django-axes (audit/services/sign_in.py); the ledger
+gets one event when repeated failures lock a user name or an address out.
 """
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.signals import user_logged_in, user_login_failed
+from axes.signals import user_locked_out
+from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 
+from audit.services import sign_in
 from audit.services.ledger import Actor, append_event
+from audit.services.sign_in import lockout_started
 
-# Usernames come from the login form, unchecked: a failed attempt may send anything.
-MAX_USERNAME_CHARS = 150
 MAX_FORWARDED_CHARS = 200
 
 
@@ -44,20 +45,9 @@ def record_login(sender, request, user, **kwargs) -> None:
     )
 
 
-@receiver(user_login_failed, dispatch_uid="audit.record_login_failure")
-def record_login_failure(sender, credentials, request=None, **kwargs) -> None:
-    if not _through_a_view(request):
-        return
-    user_model = get_user_model()
-    username = credentials.get(user_model.USERNAME_FIELD, credentials.get("username", ""))
-    username = str(username)[:MAX_USERNAME_CHARS]
-    # Name the account that was tried, if there is one: repeated failures against one person
-    # are what an investigation looks for.
-    account = user_model._default_manager.filter(**{user_model.USERNAME_FIELD: username}).first()
-    append_event(
-        actor=Actor.system("login form"),
-        action="auth.login_failed",
-        obj=account,
-        object_type="" if account else user_model._meta.label_lower,
-        payload={"username": username, "known_account": account is not None, **_client(request)},
-    )
+@receiver(user_locked_out, dispatch_uid="audit.record_lockout")
+def record_lockout(sender, request=None, username=None, ip_address=None, **kwargs) -> None:
+    # Failed attempts are counted by django-axes, not written here one by one: anyone without an
+    # account could otherwise grow the ledger without bound. One event per lock-out.
+    if lockout_started(request):
+        sign_in.record_lockout(request=request, username=username, ip_address=ip_address)

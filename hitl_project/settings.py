@@ -4,8 +4,11 @@ Every variable has a default that is safe for a local checkout; README.md lists 
 production deployment sets DEBUG=0, SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL at least.
 """
 
+import datetime
 import os
 from pathlib import Path
+
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 
 from hitl_project.env import (
     database_config,
@@ -25,6 +28,8 @@ ALLOWED_HOSTS = env_list(ENV, "ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEB
 CSRF_TRUSTED_ORIGINS = env_list(ENV, "CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    # Before django.contrib.auth: its createsuperuser explains two-factor enrolment.
+    "accounts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -40,6 +45,12 @@ INSTALLED_APPS = [
     "django_q",
     "pgtrigger",
     "import_export",
+    # Security edge (issue #13): login lock-out, two-factor sign-in, Content-Security-Policy.
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
     "audit",
     "literacy",
     "oversight",
@@ -49,14 +60,22 @@ MIDDLEWARE = [
     # Outermost: a request id on every response, and JSON for every error on /api/ paths.
     "oversight.api.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Two-factor sign-in: django-otp marks a verified session; ours sends staff without one
+    # to the second step (or to enrolment) when OTP_REQUIRED is on.
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Records the acting user on every history row written during a request.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Login lock-out (django-axes): after the others, so it sees the login view's answer.
+    "axes.middleware.AxesMiddleware",
     # G2: a lost database connection answers 503 + Retry-After, not a 500 page (last, so it
     # sees a view's exception first; the API has its own JSON answer in oversight.api.errors).
     "hitl_project.database_unavailable.DatabaseUnavailableMiddleware",
@@ -84,6 +103,8 @@ DATABASES = {"default": database_config(ENV, base_dir=BASE_DIR)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out user name or address before any password is checked.
+    "audit.services.sign_in.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -148,6 +169,11 @@ OUTBOX_GRACE_SECONDS = env_int(ENV, "OUTBOX_GRACE_SECONDS", 120)
 TASK_LEASE_MARGIN_SECONDS = env_int(ENV, "TASK_LEASE_MARGIN_SECONDS", 60)
 REPORT_MAX_ATTEMPTS = env_int(ENV, "REPORT_MAX_ATTEMPTS", 3)
 
+# Webhook callbacks (oversight/services/callback_policy.py): loopback, private, link-local,
+# metadata and other non-public addresses are refused. Hosts or CIDRs listed here are allowed
+# anyway, for deployments whose receivers really are internal (e.g. "hooks.internal,10.2.0.0/16").
+WEBHOOK_ALLOWED_TARGETS = env_list(ENV, "WEBHOOK_ALLOWED_TARGETS", [])
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": ["oversight.api.authentication.AISystemKeyAuthentication"],
@@ -172,6 +198,53 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
 }
+
+# Login lock-out (django-axes; audit/services/sign_in.py). LOGIN_FAILURE_LIMIT failed logins for
+# one user name, or from one address, lock further attempts for LOGIN_COOLOFF_MINUTES; each
+# attempt while locked starts the wait again. One ledger event per lock-out, none per failure.
+# Behind reverse proxies, LOGIN_TRUSTED_PROXY_COUNT says how many append to X-Forwarded-For
+# (0: the address is REMOTE_ADDR). Superusers and managers unlock in the admin (Access attempts).
+AXES_FAILURE_LIMIT = env_int(ENV, "LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int(ENV, "LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_TEMPLATE = "admin/lockout.html"
+AXES_CLIENT_IP_CALLABLE = "audit.services.sign_in.client_address"
+AXES_USERNAME_CALLABLE = "audit.services.sign_in.lockout_username"
+LOGIN_TRUSTED_PROXY_COUNT = env_int(ENV, "LOGIN_TRUSTED_PROXY_COUNT", 0)
+AXES_DISABLE_ACCESS_LOG = True  # successful logins are in the ledger already
+AXES_ENABLE_ADMIN = False  # audit/sign_in_admin.py registers its own, with a recorded unlock
+AXES_VERBOSE = False  # no start-up banner on every management command
+
+# Two-factor sign-in (django-otp; accounts/). With OTP_REQUIRED, staff must pass a second factor
+# (authenticator app or a backup code) after the password; one without a device is sent to
+# enrol first. Default on with DEBUG=0, off with DEBUG=1 so the demo runs with no extra step.
+OTP_REQUIRED = env_bool(ENV, "OTP_REQUIRED", default=not DEBUG)
+OTP_TOTP_ISSUER = ENV.get("OTP_ISSUER", "HITL Oversight")
+
+# Content-Security-Policy (django-csp 4) on every page: scripts and style elements only from our
+# own origin or carrying the request's nonce; nothing from other origins, no plugins, no
+# framing. Style attributes stay allowed (style-src-attr): Django's admin, simple-history and
+# Swagger UI write some, and an attribute can neither run script nor load from elsewhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        **({"report-uri": ENV["CSP_REPORT_URI"]} if ENV.get("CSP_REPORT_URI") else {}),
+    }
+}
+
+# API schema and Swagger UI (/api/schema/, /api/docs/; hitl_project/api_docs.py): open to
+# anyone with API_DOCS_PUBLIC, else only to signed-in staff. Default: open with DEBUG=1.
+API_DOCS_PUBLIC = env_bool(ENV, "API_DOCS_PUBLIC", default=DEBUG)
 
 # Admins see the acting user on every history row; history rows are evidence too.
 SIMPLE_HISTORY_REVERT_DISABLED = True

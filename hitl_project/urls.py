@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from hitl_project.api_docs import docs_view, schema_view
 from hitl_project.views import favicon, front_door
 
 admin.site.site_header = "HITL Oversight"
@@ -13,8 +13,9 @@ admin.site.site_url = None
 urlpatterns = [
     path("", front_door, name="front-door"),
     path("favicon.ico", favicon, name="favicon"),
+    path("admin/two-factor/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("oversight.api.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/schema/", schema_view, name="schema"),
+    path("api/docs/", docs_view, name="api-docs"),
 ]

@@ -70,3 +70,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "literacy.change_trainingrequirement",
     ],
 }
+
+# Login lock-outs (django-axes): who may see and lift them. Kept apart from ROLE_PERMISSIONS
+# because axes' permissions exist only after its migrations; audit/migrations grants them.
+SIGN_IN_UNLOCK_PERMISSIONS: dict[str, list[str]] = {
+    MANAGER: ["axes.view_accessattempt", "axes.change_accessattempt"],
+}

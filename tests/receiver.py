@@ -30,7 +30,10 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def receiver(settings) -> Iterator[Receiver]:
+    # Loopback is refused by the callback policy unless allow-listed, as a deployment with an
+    # internal receiver would do.
+    settings.WEBHOOK_ALLOWED_TARGETS = ["127.0.0.1"]
     state = Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):

@@ -17,14 +17,15 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from oversight.admin.concurrency import EditConflictMixin
 
-# Long single-line values (prompts, replies) wrap instead of widening the page.
-PRE_STYLE = "white-space: pre-wrap; overflow-wrap: anywhere; margin: 0;"
+# Long single-line values (prompts, replies) wrap instead of widening the page: the class is
+# styled in static/hitl/admin.css (no style attribute, for the Content-Security-Policy).
+PRE_CLASS = "hitl-json"
 
 
 def pretty_json(value) -> str:
     """Indented JSON in a <pre>, HTML-escaped: the content comes from AI systems, untrusted."""
     text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, cls=DjangoJSONEncoder)
-    return format_html('<pre style="{}">{}</pre>', PRE_STYLE, text)
+    return format_html('<pre class="{}">{}</pre>', PRE_CLASS, text)
 
 
 def json_display(field_name: str):

@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from oversight.json_guard import field_path
 from oversight.models import CaseStatus, Journey, RouteReason
+from oversight.services.callback_policy import CallbackRefused, check_callback_url
 from oversight.services.gate import DIRECT_REASONS, GateRequest, ProposedAction
 
 SIGNAL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -163,8 +164,10 @@ class _SubmissionSerializer(RefuseUnknownFields, serializers.Serializer):
     )
 
     def validate_callback_url(self, value: str) -> str:
-        if value and not value.lower().startswith(("http://", "https://")):
-            raise serializers.ValidationError("Only http:// and https:// URLs are accepted.")
+        try:
+            check_callback_url(value)
+        except CallbackRefused as exc:
+            raise serializers.ValidationError(exc.message) from None
         return value
 
     def to_gate_request(self) -> GateRequest:

@@ -13,6 +13,7 @@ from oversight.models.authority import AuthorityGrant, AuthorityLevel
 from oversight.models.gate import GateEvaluation
 from oversight.models.judgement import JudgementPoint, Priority
 from oversight.models.systems import AISystem, Journey
+from oversight.models.validators import validate_callback_url
 
 
 class RouteReason(models.TextChoices):
@@ -77,7 +78,7 @@ class Case(models.Model):
     subject_ref = models.CharField(
         max_length=128, blank=True, db_index=True, help_text="Pseudonymous customer reference."
     )
-    callback_url = models.URLField(max_length=500, blank=True)
+    callback_url = models.URLField(max_length=500, blank=True, validators=[validate_callback_url])
     sla_deadline = models.DateTimeField()
     sla_breached_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.ForeignKey(

@@ -30,3 +30,13 @@ def validate_option_list(value) -> None:
             raise ValidationError("Each option must be a non-blank text.")
     if len(set(value)) != len(value):
         raise ValidationError("Each option may appear only once.")
+
+
+def validate_callback_url(value: str) -> None:
+    """The webhook SSRF policy, for forms and `full_clean` (see services/callback_policy.py)."""
+    from oversight.services.callback_policy import CallbackRefused, check_callback_url
+
+    try:
+        check_callback_url(value)
+    except CallbackRefused as exc:
+        raise ValidationError(exc.message) from None

@@ -29,6 +29,7 @@ from oversight.models import (
     RouteReason,
 )
 from oversight.models.judgement import NUMERIC_OPERATORS, Operator
+from oversight.services.callback_policy import check_callback_url
 from oversight.services.pii import find_pii_in
 from oversight.services.rulebook import Rule, find_stamped_journey, rules_for
 from oversight.services.triggers import evaluate_trigger
@@ -161,6 +162,7 @@ def evaluate_gate(*, ai_system: AISystem, request: GateRequest) -> GateResult:
     otherwise a sampled share of automated calls opens a non-blocking sample-audit case.
     """
     journey = find_journey(ai_system=ai_system, slug=request.journey)
+    check_callback_url(request.callback_url)  # the SSRF policy, for callers other than the API
     points = active_points(journey)
     check_signal_types(points, request.signals)
 

@@ -51,6 +51,12 @@ from oversight.exceptions import DomainError, NotAllowed, StaleState
 from oversight.models import Case, DeliveryStatus, WebhookAttempt, WebhookDelivery
 from oversight.selectors import case_state, cases_for_api
 from oversight.services import credentials
+from oversight.services.callback_policy import (
+    CallbackRefused,
+    CallbackTarget,
+    post_pinned,
+    resolve_callback,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -246,20 +252,20 @@ def _claim_attempt(delivery_id: str | uuid.UUID) -> tuple[WebhookDelivery, int] 
     return delivery, delivery.attempt_count
 
 
-def _post(delivery: WebhookDelivery, secret: str) -> AttemptResult:
+def _post(delivery: WebhookDelivery, secret: str, target: CallbackTarget) -> AttemptResult:
     headers = signed_headers(
         delivery=delivery, secret=secret, timestamp=int(timezone.now().timestamp())
     )
     started = time.perf_counter()
     try:
         # stream=True: only the status line and headers are read; a receiver answering with a
-        # huge body cannot make the worker download it.
-        with requests.post(
-            delivery.url,
+        # huge body cannot make the worker download it. Connects to the address checked by the
+        # callback policy, never to a fresh DNS answer; redirects are not followed.
+        with post_pinned(
+            target,
             data=delivery.body.encode("utf-8"),
             headers=headers,
             timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
-            allow_redirects=False,
             stream=True,
         ) as response:
             status_code = response.status_code
@@ -280,16 +286,22 @@ def _ms_since(started: float) -> int:
 
 def _send(delivery: WebhookDelivery) -> AttemptResult:
     """POST the stored body, signed; every way it can go wrong becomes an AttemptResult."""
-    # Callback URLs are validated when a case is submitted; checked again because this is the
-    # place that actually makes the request.
+    # Callback URLs are checked when a case is submitted; checked again, after resolving the
+    # host, because this is the place that actually makes the request (callback_policy).
     if not _is_http_url(delivery.url):
         return AttemptResult(summary="refused_url", error=REFUSED_URL, permanent=True)
+    try:
+        target = resolve_callback(delivery.url)
+    except CallbackRefused as exc:
+        return AttemptResult(summary="refused_url", error=exc.message, permanent=True)
+    except OSError as exc:  # the name did not resolve: maybe later
+        return AttemptResult(summary="dns_error", error=f"DNS: {exc}"[:ERROR_TEXT_LIMIT])
     try:
         secret = credentials.webhook_secret(delivery.ai_system)
     except DomainError as exc:
         # Retried like a network failure: an admin may rotate a secret before the next attempt.
         return AttemptResult(summary=exc.code, error=exc.message)
-    return _post(delivery, secret)
+    return _post(delivery, secret, target)
 
 
 def _schedule_retry(delivery: WebhookDelivery, number: int) -> None:

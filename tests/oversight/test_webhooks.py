@@ -44,8 +44,9 @@ def retry_schedules():
 
 
 @pytest.fixture
-def closed_port_url() -> str:
+def closed_port_url(settings) -> str:
     """A loopback URL nothing listens on: connecting is refused at once."""
+    settings.WEBHOOK_ALLOWED_TARGETS = ["127.0.0.1"]
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
