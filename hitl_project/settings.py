@@ -220,6 +220,9 @@ AXES_VERBOSE = False  # no start-up banner on every management command
 # enrol first. Default on with DEBUG=0, off with DEBUG=1 so the demo runs with no extra step.
 OTP_REQUIRED = env_bool(ENV, "OTP_REQUIRED", default=not DEBUG)
 OTP_TOTP_ISSUER = ENV.get("OTP_ISSUER", "HITL Oversight")
+# The admin never shows a device's secret or its QR code, not even to superusers: a second factor
+# someone else could copy from a screen is no second factor.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # Content-Security-Policy (django-csp 4) on every page: scripts and style elements only from our
 # own origin or carrying the request's nonce; nothing from other origins, no plugins, no

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from axes.models import AccessAttempt
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, Group
@@ -26,6 +27,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.urls import URLResolver, get_resolver, reverse
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_q.models import OrmQ, Schedule, Task
 
 from audit.models import AuditEvent
@@ -103,7 +106,8 @@ NO_ADD_PAGE = {
     TrainingReminder,
 }
 # Admins whose change page is never editable (the change goes through a dedicated form).
-NEVER_EDITABLE = NO_ADD_PAGE | {AuthorityGrant, ReportRequest, SystemBriefing}
+# Lock-out counters: "change" is the permission to unlock them (an action), never to edit them.
+NEVER_EDITABLE = NO_ADD_PAGE | {AuthorityGrant, ReportRequest, SystemBriefing, AccessAttempt}
 
 
 @dataclass
@@ -249,6 +253,11 @@ def _build_world() -> World:
         or Schedule.objects.create(name="matrix", func="math.floor"),
         Task: success,
         OrmQ: OrmQ.objects.create(key="matrix", payload="x", lock=now),
+        AccessAttempt: AccessAttempt.objects.create(
+            username=outsider.username, ip_address="192.0.2.1", failures_since_start=5
+        ),
+        StaticDevice: StaticDevice.objects.create(user=outsider, name="backup codes"),
+        TOTPDevice: TOTPDevice.objects.create(user=outsider, name="phone"),
     }
     for model, obj in singles.items():
         objects[model] = {"inside": obj}
@@ -370,6 +379,10 @@ CUSTOM_VIEWS = {
     "literacy_trainingcompletion_process_import": CustomView(
         "nothing", _needs("literacy.add_trainingcompletion"), "POST"
     ),
+    # django-otp's: a device's secret as text and as a QR code. OTP_ADMIN_HIDE_SENSITIVE_DATA
+    # closes both for everyone, superusers included: a second factor nobody else can copy.
+    "otp_totp_totpdevice_config": CustomView("object", lambda *args: False),
+    "otp_totp_totpdevice_qrcode": CustomView("object", lambda *args: False),
     # Django's own: a person's password, changed only with auth.change_user (no role has it).
     "auth_user_password_change": CustomView("object", _needs("auth.change_user")),
 }
