@@ -53,3 +53,15 @@ def task_queue():
     broker.purge_queue()
     yield QueuedTasks(broker)
     broker.purge_queue()
+
+
+# --- Ledger signing (issue #14, G2): a fixed test key, never the generated development key. ---
+TEST_LEDGER_SIGNING_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="  # bytes 0..31, base64
+
+
+@pytest.fixture(autouse=True)
+def ledger_signing_key(settings, tmp_path):
+    settings.LEDGER_SIGNING_KEY = TEST_LEDGER_SIGNING_KEY
+    settings.LEDGER_SIGNING_KEY_FILE = ""
+    settings.LEDGER_DEV_KEY_FILE = tmp_path / "no-dev-key.pem"
+    settings.LEDGER_PUBLIC_KEYS = []

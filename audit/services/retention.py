@@ -23,6 +23,7 @@ from simple_history.models import HistoricalChanges
 
 from audit.models import AuditEvent, CheckpointKind, LedgerCheckpoint, LedgerHead
 from audit.protection import allow_retention_purge, end_retention_purge
+from audit.services.checkpoints import write_checkpoint
 from audit.services.ledger import PURGE_ACTION, Actor, append_event, verify_ledger
 from oversight.exceptions import DomainError
 from oversight.models import GateEvaluation
@@ -182,8 +183,8 @@ def purge_expired(*, now=None, actor: Actor, dry_run: bool = False) -> PurgeRepo
         allow_retention_purge(connection)
         if through is not None:
             through_hash = AuditEvent.objects.values_list("hash", flat=True).get(sequence=through)
-            report.checkpoint = LedgerCheckpoint.objects.create(
-                sequence=through, head_hash=through_hash, kind=CheckpointKind.PURGE
+            report.checkpoint = write_checkpoint(
+                kind=CheckpointKind.PURGE, sequence=through, head_hash=through_hash
             )
             report.ledger_first, report.ledger_through = check.from_sequence, through
             report.ledger_through_hash = through_hash
