@@ -200,3 +200,24 @@ def test_the_product_works_under_the_role(app_role):
     assert (report.ledger_deleted, report.gate_deleted) == (0, 0)
     assert check.ok, check.summary()
     assert check.head_sequence == LedgerHead.objects.get().sequence
+
+
+def test_migrate_regrants_the_configured_role(app_role, settings):
+    from audit.protection import install_protection_after_migrate
+
+    def can(privilege: str, table: str) -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT has_table_privilege(%s, %s, %s)", [app_role, table, privilege])
+            return cursor.fetchone()[0]
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"REVOKE ALL ON oversight_case FROM {app_role}")
+    assert not can("SELECT", "oversight_case")
+    settings.DATABASE_APP_ROLE = app_role
+
+    install_protection_after_migrate(sender=None)
+
+    assert can("SELECT", "oversight_case") and can("UPDATE", "oversight_case")
+    assert not can("DELETE", "oversight_case")
+    assert not can("TRUNCATE", "audit_auditevent")
+    assert not can("UPDATE", "audit_auditevent")

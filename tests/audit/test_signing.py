@@ -57,3 +57,15 @@ def test_a_missing_key_file_is_refused(settings, tmp_path):
     settings.LEDGER_SIGNING_KEY_FILE = str(tmp_path / "absent.pem")
     with pytest.raises(SigningKeyMissing, match="no such file"):
         signing_key()
+
+
+def test_production_without_a_key_stops_at_startup(settings, tmp_path):
+    from django.core.checks import run_checks
+
+    settings.LEDGER_SIGNING_KEY = ""
+    settings.DEBUG = False
+    errors = [error for error in run_checks() if error.id == "audit.E002"]
+    assert len(errors) == 1
+    assert "No ledger signing key" in errors[0].msg
+    settings.LEDGER_SIGNING_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+    assert not [error for error in run_checks() if error.id == "audit.E002"]
