@@ -91,7 +91,7 @@ def _generate_dev_key(path: Path) -> Ed25519PrivateKey:
 
 
 @cache
-def _load(inline: str, file: str, dev_file: str, debug: bool) -> Ed25519PrivateKey:
+def _load(inline: str, file: str, dev_file: str, debug: bool, generate: bool) -> Ed25519PrivateKey:
     if inline:
         return _parse_private_key(inline, source="LEDGER_SIGNING_KEY")
     if file:
@@ -103,7 +103,8 @@ def _load(inline: str, file: str, dev_file: str, debug: bool) -> Ed25519PrivateK
         path = Path(dev_file)
         if path.is_file():
             return _parse_private_key(path.read_text(), source=str(path))
-        return _generate_dev_key(path)
+        if generate:
+            return _generate_dev_key(path)
     raise SigningKeyMissing(
         "No ledger signing key: set LEDGER_SIGNING_KEY_FILE to the path of an Ed25519 private "
         "key in PEM (or LEDGER_SIGNING_KEY to its text). Generate one with "
@@ -112,13 +113,18 @@ def _load(inline: str, file: str, dev_file: str, debug: bool) -> Ed25519PrivateK
     )
 
 
-def signing_key() -> Ed25519PrivateKey:
-    """The private key checkpoints are signed with (SigningKeyMissing when there is none)."""
+def signing_key(*, generate: bool = True) -> Ed25519PrivateKey:
+    """The private key checkpoints are signed with (SigningKeyMissing when there is none).
+
+    `generate=False` (verification) never creates the development key: checking signatures
+    needs no key of one's own.
+    """
     return _load(
         getattr(settings, "LEDGER_SIGNING_KEY", ""),
         str(getattr(settings, "LEDGER_SIGNING_KEY_FILE", "") or ""),
         str(getattr(settings, "LEDGER_DEV_KEY_FILE", "") or ""),
         settings.DEBUG,
+        generate,
     )
 
 
@@ -137,7 +143,7 @@ def trusted_public_keys() -> dict[str, Ed25519PublicKey]:
             )
         keys[key_id.strip()] = public_key
     try:
-        current = signing_key().public_key()
+        current = signing_key(generate=False).public_key()
     except SigningKeyMissing:
         return keys
     keys[key_id_of(current)] = current

@@ -128,7 +128,11 @@ def anchor_break(anchor: Anchor, *, purge: LedgerCheckpoint | None) -> AnchorBre
 
 
 def _first_off_chain(queryset, sequence_field: str, hash_field: str, floor: int, floor_hash: str):
-    """The lowest-sequence row of `queryset` whose pinned (sequence, hash) is not in the chain."""
+    """The lowest-sequence row of `queryset` whose pinned (sequence, hash) is not in the chain.
+
+    Rows at the purge point must carry the purge checkpoint's hash (the event itself is gone);
+    rows before it were purged on purpose.
+    """
     in_chain = Exists(
         AuditEvent.objects.filter(sequence=OuterRef(sequence_field), hash=OuterRef(hash_field))
     )
@@ -142,6 +146,13 @@ def _first_off_chain(queryset, sequence_field: str, hash_field: str, floor: int,
         queryset.filter(**{sequence_field: floor}).exclude(**{hash_field: floor_hash}).first()
     )
     return at_floor or later
+
+
+def _off_chain_break(anchor: Anchor, floor: int) -> AnchorBreak:
+    if anchor.sequence == floor:
+        where = f"the purge checkpoint at #{floor}" if floor else "the start of the ledger"
+        return AnchorBreak(anchor.sequence, f"{anchor.label}: its hash is not that of {where}")
+    return AnchorBreak(anchor.sequence, _why_not_in_chain(anchor))
 
 
 def check_anchors() -> AnchorSummary:
@@ -169,13 +180,13 @@ def check_anchors() -> AnchorSummary:
     )
     if checkpoint is not None:
         anchor = Anchor(checkpoint.sequence, checkpoint.head_hash, checkpoint_label(checkpoint))
-        candidates.append(AnchorBreak(anchor.sequence, _why_not_in_chain(anchor)))
+        candidates.append(_off_chain_break(anchor, floor))
     report = _first_off_chain(
         IssuedReport.objects.all(), "ledger_sequence", "ledger_hash", floor, floor_hash
     )
     if report is not None:
         anchor = Anchor(report.ledger_sequence, report.ledger_hash, report_label(report))
-        candidates.append(AnchorBreak(anchor.sequence, _why_not_in_chain(anchor)))
+        candidates.append(_off_chain_break(anchor, floor))
     broken = min(candidates, key=lambda item: item.sequence) if candidates else None
     return AnchorSummary(
         checkpoints=checkpoints,

@@ -224,3 +224,16 @@ def test_unsigned_checkpoints_from_before_signing_vouch_for_nothing_but_are_chec
     assert "1 checkpoints from before signing carry no signature" in output
     # --since-checkpoint does not start from it.
     assert "starting from the first event" in verify_audit("--since-checkpoint")
+
+
+def test_a_report_pinned_at_genesis_must_carry_the_genesis_hash():
+    events(1)
+    report = IssuedReportFactory(ledger_sequence=0, ledger_hash="f" * 64)
+
+    check = verify_ledger()
+
+    assert (check.ok, check.broken_at) == (False, 0)
+    assert check.reason == (
+        f"issued report {report.pk} (Authority register) pinned at #0: its hash is not that of "
+        "the start of the ledger"
+    )

@@ -69,3 +69,14 @@ def test_production_without_a_key_stops_at_startup(settings, tmp_path):
     assert "No ledger signing key" in errors[0].msg
     settings.LEDGER_SIGNING_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
     assert not [error for error in run_checks() if error.id == "audit.E002"]
+
+
+def test_verifying_never_generates_a_key(settings, tmp_path):
+    from audit.signing import trusted_public_keys
+
+    settings.LEDGER_SIGNING_KEY = ""
+    settings.DEBUG = True
+    settings.LEDGER_DEV_KEY_FILE = tmp_path / "key.pem"
+
+    assert trusted_public_keys() == {}
+    assert not (tmp_path / "key.pem").exists()
