@@ -128,9 +128,14 @@ def install_purge_functions(cursor, *, quote) -> None:
     cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [PURGER_ROLE])
     if cursor.fetchone() is None:
         cursor.execute(f"CREATE ROLE {PURGER_ROLE} NOLOGIN")
-    cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = current_user AND rolsuper")
-    if cursor.fetchone() is None:
-        # A non-superuser can hand a function only to a role it belongs to.
+    cursor.execute(
+        "SELECT rolsuper OR pg_has_role(current_user, %s, 'MEMBER') FROM pg_roles "
+        "WHERE rolname = current_user",
+        [PURGER_ROLE],
+    )
+    if not cursor.fetchone()[0]:
+        # A non-superuser can hand a function only to a role it belongs to (granting it needs
+        # CREATEROLE, like creating the role: once).
         cursor.execute(f"GRANT {PURGER_ROLE} TO current_user")
     cursor.execute(PURGE_FUNCTIONS_SQL)
     for table, rights in (
