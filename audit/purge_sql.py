@@ -149,7 +149,13 @@ def install_purge_functions(cursor, *, quote) -> None:
     (sequence,) = cursor.fetchone()
     if sequence:
         cursor.execute(f"GRANT USAGE ON SEQUENCE {sequence} TO {PURGER_ROLE}")
+    # A new owner needs CREATE on the schema, but only for the hand-over (superusers skip the
+    # check): granted for the ALTER and taken back, so the purger can create nothing.
+    cursor.execute("SELECT current_schema()")
+    schema = quote(cursor.fetchone()[0])
+    cursor.execute(f"GRANT CREATE ON SCHEMA {schema} TO {PURGER_ROLE}")
     for function in PURGE_FUNCTIONS:
         cursor.execute(f"ALTER FUNCTION {function} OWNER TO {PURGER_ROLE}")
         cursor.execute(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC")
         cursor.execute(f"GRANT EXECUTE ON FUNCTION {function} TO current_user")
+    cursor.execute(f"REVOKE CREATE ON SCHEMA {schema} FROM {PURGER_ROLE}")

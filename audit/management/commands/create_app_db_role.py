@@ -3,6 +3,7 @@
 import os
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from audit.database_roles import RoleRefused, grant_app_role
 
@@ -34,6 +35,12 @@ class Command(BaseCommand):
             grant_app_role(role, password=password)
         except RoleRefused as refused:
             raise CommandError(str(refused)) from None
+        except DatabaseError as error:
+            raise CommandError(
+                f"The database refused: {str(error).splitlines()[0]}. Creating the role (or "
+                "setting its password) needs CREATEROLE: have an administrator run "
+                f"`createuser --login {role}`, then run this again as the tables' owner."
+            ) from None
         self.stdout.write(
             f"{role}: granted. Run the web and worker processes with "
             f"DATABASE_URL=postgres://{role}:…@host/db; keep migrating as the owner."
