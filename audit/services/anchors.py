@@ -182,7 +182,7 @@ def check_anchors() -> AnchorSummary:
         anchor = Anchor(checkpoint.sequence, checkpoint.head_hash, checkpoint_label(checkpoint))
         candidates.append(_off_chain_break(anchor, floor))
     report = _first_off_chain(
-        IssuedReport.objects.all(), "ledger_sequence", "ledger_hash", floor, floor_hash
+        IssuedReport.objects.defer("content"), "ledger_sequence", "ledger_hash", floor, floor_hash
     )
     if report is not None:
         anchor = Anchor(report.ledger_sequence, report.ledger_hash, report_label(report))
