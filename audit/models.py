@@ -108,6 +108,7 @@ class LedgerHead(models.Model):
 class CheckpointKind(models.TextChoices):
     DAILY = "daily", "Daily anchor"
     PURGE = "purge", "Retention purge"
+    ON_DEMAND = "on_demand", "On demand"
 
 
 class LedgerCheckpoint(InsertOnlyModel):
@@ -116,12 +117,22 @@ class LedgerCheckpoint(InsertOnlyModel):
     A daily checkpoint is written only after the chain up to it verified, so an incremental
     check from it trusts nothing it has not checked before. A purge checkpoint holds the last
     event a retention purge deleted: the chain now starts after it.
+
+    Each is signed (audit/signing.py) with a key the database does not hold: sequence, hash,
+    time, kind and key id. Rewriting the chain behind a signed checkpoint changes the hash at
+    its sequence, and deleting the tail leaves its sequence empty; verification notices both.
     """
 
     sequence = models.PositiveBigIntegerField(help_text="The last event the checkpoint covers.")
     head_hash = models.CharField(max_length=64, help_text="That event's hash.")
     kind = models.CharField(max_length=16, choices=CheckpointKind.choices)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    key_id = models.CharField(
+        max_length=32, blank=True, help_text="Which signing key signed it (empty: unsigned)."
+    )
+    signature = models.CharField(
+        max_length=128, blank=True, help_text="Ed25519 signature, base64 (empty: unsigned)."
+    )
 
     class Meta:
         ordering = ["-sequence", "-created_at"]
@@ -173,3 +184,26 @@ class LedgerVerification(InsertOnlyModel):
     def __str__(self) -> str:
         result = "OK" if self.ok else f"BROKEN at #{self.broken_at}"
         return f"Verification {self.verified_at:%Y-%m-%d %H:%M} {result}"
+
+
+class PurgeRecord(InsertOnlyModel):
+    """One pass of the retention purge over one table: what it deleted, when, as whom.
+
+    On PostgreSQL the database's own purge function writes it (audit/purge_sql.py), so a purge
+    cannot happen without leaving one, whoever called the function.
+    """
+
+    purged_at = models.DateTimeField(default=timezone.now, editable=False)
+    table = models.CharField(max_length=100)
+    deleted = models.PositiveBigIntegerField()
+    through_sequence = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Ledger purges: the last event deleted."
+    )
+    retention_days = models.PositiveIntegerField()
+    database_user = models.CharField(max_length=128, blank=True)
+
+    class Meta:
+        ordering = ["-purged_at"]
+
+    def __str__(self) -> str:
+        return f"Purge of {self.deleted} rows from {self.table} at {self.purged_at:%Y-%m-%d}"

@@ -24,6 +24,7 @@ Exit status: 0 when the run completed without errors (the target is reported, no
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import json
 import multiprocessing
@@ -165,6 +166,8 @@ def server_env(database_url: str) -> dict[str, str]:
         DATABASE_URL=database_url,
         DEBUG="0",
         SECRET_KEY="bench-" + secrets.token_urlsafe(40),
+        # Required with DEBUG off (audit.E002): a throw-away ledger signing key.
+        LEDGER_SIGNING_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
         ALLOWED_HOSTS=HOST,
         SECURE_SSL_REDIRECT="0",
         LOG_LEVEL="WARNING",

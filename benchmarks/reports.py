@@ -59,6 +59,9 @@ def django_env(database_url: str) -> dict:
         # As in production: DEBUG off (no query log kept in memory), so a key is needed.
         "DEBUG": "0",
         "SECRET_KEY": os.environ.get("SECRET_KEY") or "benchmark-only-" + "x" * 40,
+        # Required with DEBUG off (audit.E002): a fixed benchmark-only ledger signing key.
+        "LEDGER_SIGNING_KEY": os.environ.get("LEDGER_SIGNING_KEY")
+        or "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
     }
 
 

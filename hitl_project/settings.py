@@ -293,3 +293,16 @@ RETENTION_GATE_EVALUATIONS_DAYS = env_int(ENV, "RETENTION_GATE_EVALUATIONS_DAYS"
 TRAINING_REMINDER_DAYS = sorted(
     {int(days) for days in env_list(ENV, "TRAINING_REMINDER_DAYS", ["30", "7"])}, reverse=True
 )
+
+# --- Ledger tamper evidence (issue #14, G2): checkpoint signing and the database roles. ---
+# The Ed25519 key that signs ledger checkpoints, from a file or the environment, never the
+# database (audit/signing.py). With DEBUG on and neither set, one is generated on first use into
+# LEDGER_DEV_KEY_FILE (git-ignored, mode 0600); with DEBUG off it is required.
+LEDGER_SIGNING_KEY = ENV.get("LEDGER_SIGNING_KEY", "")
+LEDGER_SIGNING_KEY_FILE = ENV.get("LEDGER_SIGNING_KEY_FILE", "")
+LEDGER_DEV_KEY_FILE = BASE_DIR / "var" / "ledger-signing-key.pem"
+# Retired signing keys still trusted for old checkpoints: "key_id:base64,key_id:base64".
+LEDGER_PUBLIC_KEYS = env_list(ENV, "LEDGER_PUBLIC_KEYS", [])
+# The least-privilege role the web and worker processes connect as (docs/reliability.md);
+# `migrate` re-grants it on every new table when set.
+DATABASE_APP_ROLE = ENV.get("DATABASE_APP_ROLE", "")

@@ -158,6 +158,8 @@ def test_check_deploy_is_clean_with_production_settings():
         "DEBUG": "0",
         "SECRET_KEY": "x7Lq2-a-long-random-production-secret-9f3kZp0vR8sT1uW4yB6nD5mC",
         "ALLOWED_HOSTS": "oversight.example.com",
+        # Required with DEBUG off (audit.E002): the ledger checkpoint signing key (issue #14).
+        "LEDGER_SIGNING_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
     }
     code = (
         "import sys; from django.core.management import execute_from_command_line; "

@@ -1,5 +1,6 @@
 """Appending to the audit ledger and checking its chain."""
 
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -10,9 +11,11 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.models import ActorType, AuditEvent, CheckpointKind, LedgerCheckpoint, LedgerHead
+from audit.services.anchors import Anchor, AnchorSummary, anchor_break, check_anchors
 
 GENESIS_HASH = "0" * 64
 
@@ -178,6 +181,7 @@ class ChainCheck:
     from_sequence: int = 1
     head_sequence: int = 0
     checkpoint: LedgerCheckpoint | None = None
+    anchors: AnchorSummary | None = None
 
     def summary(self) -> str:
         if self.ok:
@@ -401,14 +405,47 @@ def _rows(*, first: int, last: int, chunk_size: int):
 
 def _starting_checkpoint(*, since_checkpoint: bool) -> LedgerCheckpoint | None:
     """Where a check starts: the latest purge checkpoint (older events are gone) or, when asked
-    for an incremental check, the latest checkpoint of any kind."""
+    for an incremental check, the latest signed checkpoint of any kind (an unsigned one, from
+    before checkpoints were signed, vouches for nothing)."""
     checkpoints = LedgerCheckpoint.objects.order_by("-sequence", "-created_at")
     if not since_checkpoint:
         checkpoints = checkpoints.filter(kind=CheckpointKind.PURGE)
+    else:
+        checkpoints = checkpoints.exclude(Q(signature="") & ~Q(kind=CheckpointKind.PURGE))
     return checkpoints.first()
 
 
-def verify_ledger(*, since_checkpoint: bool = False, chunk_size: int = 5000) -> ChainCheck:
+def verify_ledger(
+    *,
+    since_checkpoint: bool = False,
+    chunk_size: int = 5000,
+    anchor: Anchor | None = None,
+) -> ChainCheck:
+    """Verify the chain, then that it still passes through every anchor (audit/services/anchors).
+
+    The chain alone is only consistent with itself: a deleted tail, a truncation or an edit
+    re-hashed through the head pass the walk. Signed checkpoints and the ledger heads pinned in
+    issued reports (and `anchor`, an exported anchor file) do not move with it. A break in the
+    walk is reported first (it names an exact position); otherwise the anchor with the lowest
+    sequence that no longer lies on the chain.
+    """
+    check = _verify_chain(since_checkpoint=since_checkpoint, chunk_size=chunk_size)
+    if not check.ok:
+        return check
+    anchors = check_anchors()
+    broken = anchors.broken
+    if anchor is not None:
+        outside = anchor_break(anchor, purge=_starting_checkpoint(since_checkpoint=False))
+        if outside is not None and (broken is None or outside.sequence <= broken.sequence):
+            broken = outside
+    if broken is not None:
+        return dataclasses.replace(
+            check, ok=False, broken_at=broken.sequence, reason=broken.reason, anchors=anchors
+        )
+    return dataclasses.replace(check, anchors=anchors)
+
+
+def _verify_chain(*, since_checkpoint: bool = False, chunk_size: int = 5000) -> ChainCheck:
     """Verify the chain against its head, reading in bounded chunks (memory does not grow).
 
     Starts at genesis, or after the latest retention purge (its checkpoint holds the hash of the

@@ -7,7 +7,8 @@ or anything else still points at is evidence of that record and is kept, whateve
 The ledger loses a prefix of its chain: the oldest events. First a purge checkpoint keeps the
 sequence and hash of the last event deleted, so verification starts from it afterwards; then
 the purge itself is appended to the ledger, which confirms the checkpoint. All in one
-transaction, with the database triggers opened for DELETE on the purgeable tables only inside it.
+transaction. On PostgreSQL the rows are deleted by the database's own purge functions
+(audit/purge_sql.py), the only path past the evidence triggers; each pass leaves a PurgeRecord.
 """
 
 import datetime
@@ -16,13 +17,13 @@ from dataclasses import dataclass, field
 from functools import reduce
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from simple_history.models import HistoricalChanges
 
-from audit.models import AuditEvent, CheckpointKind, LedgerCheckpoint, LedgerHead
-from audit.protection import allow_retention_purge, end_retention_purge
+from audit.models import AuditEvent, CheckpointKind, LedgerCheckpoint, LedgerHead, PurgeRecord
+from audit.services.checkpoints import write_checkpoint
 from audit.services.ledger import PURGE_ACTION, Actor, append_event, verify_ledger
 from oversight.exceptions import DomainError
 from oversight.models import GateEvaluation
@@ -179,21 +180,18 @@ def purge_expired(*, now=None, actor: Actor, dry_run: bool = False) -> PurgeRepo
     with transaction.atomic():
         # Appends wait while the prefix goes and the purge is recorded.
         LedgerHead.objects.select_for_update().filter(singleton=1).first()
-        allow_retention_purge(connection)
         if through is not None:
             through_hash = AuditEvent.objects.values_list("hash", flat=True).get(sequence=through)
-            report.checkpoint = LedgerCheckpoint.objects.create(
-                sequence=through, head_hash=through_hash, kind=CheckpointKind.PURGE
+            report.checkpoint = write_checkpoint(
+                kind=CheckpointKind.PURGE, sequence=through, head_hash=through_hash
             )
             report.ledger_first, report.ledger_through = check.from_sequence, through
             report.ledger_through_hash = through_hash
-            report.ledger_deleted, _ = AuditEvent.objects.filter(sequence__lte=through).delete()
+            report.ledger_deleted = _purge_ledger(through=through)
         while batch := list(
             expired_evaluations.values_list("pk", flat=True)[:GATE_EVALUATION_BATCH]
         ):
-            _, deleted = GateEvaluation.objects.filter(pk__in=batch).delete()
-            report.gate_deleted += deleted.get(GateEvaluation._meta.label, 0)
-        end_retention_purge(connection)
+            report.gate_deleted += _purge_gate_evaluations(batch)
         if report.gate_deleted:
             # The daily summaries of the thinned days count what is left.
             cutoff_day = report.gate_cutoff.astimezone(datetime.UTC).date()
@@ -201,6 +199,46 @@ def purge_expired(*, now=None, actor: Actor, dry_run: bool = False) -> PurgeRepo
         if report.deleted_anything:
             report.event = append_event(actor=actor, action=PURGE_ACTION, payload=_payload(report))
     return report
+
+
+def _purge_ledger(*, through: int) -> int:
+    """Delete events up to `through`. On PostgreSQL only the owned function can (it re-checks
+    the age by the database's clock and the signed purge checkpoint, and records the purge)."""
+    days = retention_days("RETENTION_LEDGER_DAYS")
+    if connection.vendor == "postgresql":
+        return _call_purge_function("hitl_purge_ledger(%s, %s)", [through, days])
+    deleted, _ = AuditEvent.objects.filter(sequence__lte=through).delete()
+    PurgeRecord.objects.create(
+        table=AuditEvent._meta.db_table,
+        deleted=deleted,
+        through_sequence=through,
+        retention_days=days,
+    )
+    return deleted
+
+
+def _purge_gate_evaluations(ids: list) -> int:
+    days = retention_days("RETENTION_GATE_EVALUATIONS_DAYS")
+    if connection.vendor == "postgresql":
+        return _call_purge_function("hitl_purge_gate_evaluations(%s::uuid[], %s)", [ids, days])
+    _, deleted = GateEvaluation.objects.filter(pk__in=ids).delete()
+    count = deleted.get(GateEvaluation._meta.label, 0)
+    if count:
+        PurgeRecord.objects.create(
+            table=GateEvaluation._meta.db_table, deleted=count, retention_days=days
+        )
+    return count
+
+
+def _call_purge_function(call: str, params: list) -> int:
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SELECT {call}", params)
+            return cursor.fetchone()[0]
+    except DatabaseError as error:
+        raise RetentionRefused(
+            f"The database refused the purge ({str(error).splitlines()[0]}). Nothing was purged."
+        ) from None
 
 
 def _payload(report: PurgeReport) -> dict:

@@ -3,21 +3,21 @@
 import logging
 import time
 
-from django.db import transaction
-
 from audit.models import (
     CheckpointKind,
     LedgerCheckpoint,
     LedgerVerification,
     VerificationTrigger,
 )
+from audit.services.anchors import Anchor
+from audit.services.checkpoints import checkpoint_verified_head, latest_signed_checkpoint
 from audit.services.ledger import ChainCheck, verify_ledger
 
 logger = logging.getLogger(__name__)
 
 
 def run_verification(
-    *, triggered_by: str, user=None, since_checkpoint: bool = False
+    *, triggered_by: str, user=None, since_checkpoint: bool = False, anchor: Anchor | None = None
 ) -> tuple[ChainCheck, LedgerVerification]:
     """Verify the ledger and keep the result as a LedgerVerification (insert-only).
 
@@ -25,7 +25,7 @@ def run_verification(
     the next compliance officer opens the admin.
     """
     started = time.perf_counter()
-    check = verify_ledger(since_checkpoint=since_checkpoint)
+    check = verify_ledger(since_checkpoint=since_checkpoint, anchor=anchor)
     duration_ms = round((time.perf_counter() - started) * 1000)
     record = LedgerVerification.objects.create(
         ok=check.ok,
@@ -48,18 +48,20 @@ def run_verification(
 
 
 def create_daily_checkpoint() -> LedgerCheckpoint | None:
-    """Anchor the verified head: check from the latest checkpoint on, then checkpoint the head.
+    """Anchor the verified head: check from the latest checkpoint on, then sign the head.
 
     Nothing is anchored when the check fails (the failure is recorded and logged) or when no
-    event was added since the last checkpoint. Safe to run twice.
+    event was added since the last signed checkpoint. Safe to run twice.
     """
     check, _ = run_verification(triggered_by=VerificationTrigger.SCHEDULE, since_checkpoint=True)
-    if not check.ok or check.head_sequence == 0:
-        return None
-    with transaction.atomic():
-        latest = LedgerCheckpoint.objects.order_by("-sequence").first()
-        if latest is not None and latest.sequence >= check.head_sequence:
-            return None
-        return LedgerCheckpoint.objects.create(
-            sequence=check.head_sequence, head_hash=check.head_hash, kind=CheckpointKind.DAILY
-        )
+    return checkpoint_verified_head(kind=CheckpointKind.DAILY, check=check)
+
+
+def create_checkpoint_now(*, triggered_by: str, user=None) -> tuple[ChainCheck, LedgerCheckpoint]:
+    """On demand: verify the whole ledger and sign its head (or return the checkpoint that
+    already covers it). Nothing is signed when the check fails."""
+    check, _ = run_verification(triggered_by=triggered_by, user=user)
+    checkpoint = checkpoint_verified_head(kind=CheckpointKind.ON_DEMAND, check=check)
+    if checkpoint is None and check.ok:
+        checkpoint = latest_signed_checkpoint()
+    return check, checkpoint

@@ -284,3 +284,24 @@ def test_the_daily_summaries_of_purged_days_count_what_is_left():
 
     assert breakdown(period=everything).overall == figures(period=everything)
     assert breakdown(period=everything).overall.gate_calls == 2
+
+
+def test_anchors_older_than_the_purge_stay_valid_and_the_purge_is_recorded():
+    from audit.models import PurgeRecord
+    from audit.services.verification import create_daily_checkpoint
+    from tests.factories import IssuedReportFactory
+
+    old = events_at(OLD, 4)
+    with time_machine.travel(OLD, tick=False):
+        create_daily_checkpoint()  # signed, at #4: about to be purged
+    IssuedReportFactory(ledger_sequence=2, ledger_hash=old[1].hash)
+    events_at(RECENT, 2)
+
+    report = purge_expired(now=NOW, actor=PURGER)
+
+    assert report.ledger_deleted == 4
+    check = verify_ledger()
+    assert check.ok, check.summary()
+    assert check.anchors.checkpoints == 2  # the daily one and the purge's own, both signed
+    [record] = PurgeRecord.objects.filter(table="audit_auditevent")
+    assert (record.deleted, record.through_sequence, record.retention_days) == (4, 4, 730)

@@ -97,15 +97,14 @@ def test_the_summaries_are_read_not_recounted(data):
 
 
 def test_recomputing_days_counts_what_is_left(data):
-    from django.db import connection, transaction
+    from django.db import transaction
 
-    from audit.protection import allow_retention_purge, end_retention_purge
+    from tests.audit.conftest import triggers_bypassed
 
     roll_up_gate_days(now=MAY_CLOSED)
-    with transaction.atomic():  # as the retention purge deletes (PostgreSQL refuses otherwise)
-        allow_retention_purge(connection)
+    # Deleted as only the retention purge may (PostgreSQL refuses any other DELETE).
+    with transaction.atomic(), triggers_bypassed():
         GateEvaluation.objects.filter(journey=data.j3).delete()
-        end_retention_purge(connection)
     recompute_gate_days(None, datetime.date(2026, 5, 15))
     assert (14, "limits") not in summaries()
     assert summaries()[(13, "billing")] == (2, 0, 1)

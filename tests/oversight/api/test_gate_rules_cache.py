@@ -1,12 +1,13 @@
 """The gate caches each journey's rules per process; a change saved anywhere is used at once.
 
-"Elsewhere" below means another process: the rows are changed with QuerySet.update() and
-bulk_create(), which send no signals, so this process's cache is not told and only the stamp
-read with the journey can notice.
+"Elsewhere" below means another process: the rows are changed with QuerySet.update(),
+bulk_update_with_history() and bulk_create(), which send no signals, so this process's cache is
+not told and only the stamp read with the journey can notice. (Judgement points are changed with
+their history, as the product does: on PostgreSQL a change without it is refused at commit.)
 """
 
-from django.db.models import F
 from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
 
 from oversight.models import GateEvaluation, JudgementPoint, TriggerCondition
 from oversight.services.configuration import save_judgement_point
@@ -23,10 +24,15 @@ def ask(client, confidence):
     return response
 
 
-def edited_elsewhere(point: JudgementPoint) -> None:
+def edited_elsewhere(point: JudgementPoint, **changes) -> None:
     """What save_judgement_point does to the point's row, done by another process."""
-    JudgementPoint.objects.filter(pk=point.pk).update(
-        version=F("version") + 1, updated_at=timezone.now()
+    point = JudgementPoint.objects.get(pk=point.pk)
+    for name, value in changes.items():
+        setattr(point, name, value)
+    point.version += 1
+    point.updated_at = timezone.now()
+    bulk_update_with_history(
+        [point], JudgementPoint, [*changes, "version", "updated_at"], batch_size=1
     )
 
 
@@ -48,8 +54,7 @@ def test_a_threshold_raised_elsewhere_is_used_by_the_next_call(client, refunds):
 def test_a_point_deactivated_elsewhere_stops_firing(client, refunds):
     assert ask(client, 0.2).status_code == 202
     point = JudgementPoint.objects.get(journey=refunds, slug="low-confidence")
-    JudgementPoint.objects.filter(pk=point.pk).update(is_active=False)
-    edited_elsewhere(point)
+    edited_elsewhere(point, is_active=False)
 
     assert ask(client, 0.2).status_code == 200
 

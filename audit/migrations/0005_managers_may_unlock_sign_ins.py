@@ -40,7 +40,7 @@ def revoke(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("audit", "0003_daily_verification_and_checkpoint"),
+        ("audit", "0004_signed_checkpoints_and_purge_records"),
         ("axes", "0010_accessattemptexpiration"),
         ("oversight", "0002_roles"),
     ]
