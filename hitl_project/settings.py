@@ -189,3 +189,17 @@ RETENTION_GATE_EVALUATIONS_DAYS = env_int(ENV, "RETENTION_GATE_EVALUATIONS_DAYS"
 TRAINING_REMINDER_DAYS = sorted(
     {int(days) for days in env_list(ENV, "TRAINING_REMINDER_DAYS", ["30", "7"])}, reverse=True
 )
+
+# --- Signed PDF reports (PAdES, issue #15) ---------------------------------------------------
+# Every issued report carries a PDF signature made with this key and certificate (PEM files).
+# Production sets both files (and the passphrase when the key is encrypted); missing files are
+# refused when a report is signed and by `manage.py check` (oversight.E010). With DEBUG on and
+# no files set, a self-signed demo certificate is made on first use in REPORT_SIGNING_DEV_DIR.
+# Rotation: docs/compliance-guide.md, "Signing certificate".
+REPORT_SIGNING_KEY_FILE = ENV.get("REPORT_SIGNING_KEY_FILE", "")
+REPORT_SIGNING_CERT_FILE = ENV.get("REPORT_SIGNING_CERT_FILE", "")
+REPORT_SIGNING_KEY_PASSPHRASE = ENV.get("REPORT_SIGNING_KEY_PASSPHRASE", "")
+REPORT_SIGNING_GENERATE_DEV_CERT = env_bool(ENV, "REPORT_SIGNING_GENERATE_DEV_CERT", default=DEBUG)
+REPORT_SIGNING_DEV_DIR = Path(
+    ENV.get("REPORT_SIGNING_DEV_DIR", BASE_DIR / "var" / "report-signing")
+)

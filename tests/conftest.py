@@ -53,3 +53,24 @@ def task_queue():
     broker.purge_queue()
     yield QueuedTasks(broker)
     broker.purge_queue()
+
+
+# --- Signed reports (issue #15) --------------------------------------------------------------
+@pytest.fixture(scope="session")
+def report_signing_dir(tmp_path_factory):
+    """One demo signing key and certificate for the whole run (an RSA key takes a moment)."""
+    from oversight.reports.signing import generate_self_signed
+
+    directory = tmp_path_factory.mktemp("report-signing")
+    generate_self_signed(directory)
+    return directory
+
+
+@pytest.fixture(autouse=True)
+def report_signing(settings, report_signing_dir):
+    """Reports are signed with the session's demo certificate, never one in the checkout."""
+    settings.REPORT_SIGNING_KEY_FILE = ""
+    settings.REPORT_SIGNING_CERT_FILE = ""
+    settings.REPORT_SIGNING_GENERATE_DEV_CERT = True
+    settings.REPORT_SIGNING_DEV_DIR = report_signing_dir
+    return report_signing_dir

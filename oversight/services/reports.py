@@ -297,7 +297,7 @@ def generate_report(request_id) -> IssuedReport | None:
     fails the request with its message; any other error fails it with a generic message (the
     details go to the log, never to the person).
     """
-    from oversight.reports import rendering
+    from oversight.reports import rendering, signing
 
     request = ReportRequest.objects.filter(pk=request_id).first()
     if request is None:
@@ -325,6 +325,10 @@ def generate_report(request_id) -> IssuedReport | None:
             )
         finally:
             progress.close()
+        # The stored bytes, and so their SHA-256, are the signed ones: exactly what is handed out.
+        pdf = signing.sign_pdf(
+            rendered.pdf, reason=f"Report {request.report_id} issued by HITL Oversight"
+        )
         with transaction.atomic():
             issued = IssuedReport.objects.create(
                 id=request.report_id,
@@ -335,9 +339,9 @@ def generate_report(request_id) -> IssuedReport | None:
                 subtitle=rendered.subtitle,
                 requested_by=request.requested_by,
                 generated_at=now,
-                content=rendered.pdf,
-                size=len(rendered.pdf),
-                sha256=sha256_of(rendered.pdf),
+                content=pdf,
+                size=len(pdf),
+                sha256=sha256_of(pdf),
                 page_count=rendered.page_count,
                 data_sha256=rendered.data_sha256,
                 ledger_sequence=rendered.ledger_sequence,
@@ -366,6 +370,10 @@ def generate_report(request_id) -> IssuedReport | None:
             )
     except rendering.ReportParameterError as error:
         _fail(request, str(error))
+        return None
+    except signing.SigningNotConfigured as error:
+        logger.error("Report request %s not signed: %s", request.pk, error)
+        _fail(request, f"The report could not be signed: {error}")
         return None
     except Exception:
         logger.exception("Generating report request %s failed.", request.pk)
