@@ -37,6 +37,7 @@ from oversight.models import (
     TriggerCondition,
 )
 from oversight.reports import oversight_queries as queries
+from oversight.reports.oversight_bias import bias_display, bias_section
 from oversight.reports.oversight_charts import rate_trend_svg
 from oversight.reports.oversight_stops import stops_section
 from oversight.reports.rendering import ReportDocument, ReportParameterError, parse_day
@@ -58,7 +59,8 @@ TOC = [
     ("overrides", "7. A sample of overrides"),
     ("trends", "8. Trends"),
     ("integrity", "9. Log integrity"),
-    ("sign-off", "10. Sign-off"),
+    ("bias", "10. Automation bias watch"),
+    ("sign-off", "11. Sign-off"),
 ]
 
 FIELD_LABELS = {
@@ -667,6 +669,7 @@ def build(params: dict, *, progress: Callable[[int, str], None] | None = None) -
     step(50, "Trends and log integrity")
     data["trends"] = _trend_section(system, period)
     data["integrity"] = _integrity_section()
+    data["bias"] = bias_section(ai_system=system, period=period)  # Art. 14(4)(b)
     activity = data["activity"]
     data["has_activity"] = bool(
         activity["totals"]["gate_calls"]
@@ -680,7 +683,7 @@ def build(params: dict, *, progress: Callable[[int, str], None] | None = None) -
         template=TEMPLATE,
         title="Human oversight report",
         subtitle=subtitle,
-        context={"data": data, "show": _display(data)},
+        context={"data": data, "show": {**_display(data), **bias_display(data["bias"])}},
         data=data,
         toc=list(TOC),
     )
