@@ -44,8 +44,12 @@ class Command(BaseCommand):
                 f"(certificate sha256 {signature.signer_sha256}"
                 + (", this installation's signing certificate)" if signature.trusted else ")")
             )
+        elif signature.present and signature.intact:
+            signature_line = (
+                "PDF signature: intact, but the file was changed or added to after signing"
+            )
         elif signature.present:
-            signature_line = "PDF signature: BROKEN or not covering the whole file" + (
+            signature_line = "PDF signature: BROKEN, the signed bytes were changed" + (
                 f" ({signature.problem})" if signature.problem else ""
             )
         else:
