@@ -306,3 +306,17 @@ LEDGER_PUBLIC_KEYS = env_list(ENV, "LEDGER_PUBLIC_KEYS", [])
 # The least-privilege role the web and worker processes connect as (docs/reliability.md);
 # `migrate` re-grants it on every new table when set.
 DATABASE_APP_ROLE = ENV.get("DATABASE_APP_ROLE", "")
+
+# --- Signed PDF reports (PAdES, issue #15) ---------------------------------------------------
+# Every issued report carries a PDF signature made with this key and certificate (PEM files).
+# Production sets both files (and the passphrase when the key is encrypted); missing files are
+# refused when a report is signed and by `manage.py check` (oversight.E010). With DEBUG on and
+# no files set, a self-signed demo certificate is made on first use in REPORT_SIGNING_DEV_DIR.
+# Rotation: docs/compliance-guide.md, "Signing certificate".
+REPORT_SIGNING_KEY_FILE = ENV.get("REPORT_SIGNING_KEY_FILE", "")
+REPORT_SIGNING_CERT_FILE = ENV.get("REPORT_SIGNING_CERT_FILE", "")
+REPORT_SIGNING_KEY_PASSPHRASE = ENV.get("REPORT_SIGNING_KEY_PASSPHRASE", "")
+REPORT_SIGNING_GENERATE_DEV_CERT = env_bool(ENV, "REPORT_SIGNING_GENERATE_DEV_CERT", default=DEBUG)
+REPORT_SIGNING_DEV_DIR = Path(
+    ENV.get("REPORT_SIGNING_DEV_DIR", BASE_DIR / "var" / "report-signing")
+)

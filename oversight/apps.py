@@ -7,4 +7,5 @@ class OversightConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the OpenAPI description of the API-key scheme with drf-spectacular.
+        from oversight import checks  # noqa: F401  (registers the system checks)
         from oversight.api import schema  # noqa: F401

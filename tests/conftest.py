@@ -86,3 +86,24 @@ def flush_past_the_truncate_guard():
     DatabaseOperations.execute_sql_flush = execute_sql_flush
     yield
     DatabaseOperations.execute_sql_flush = original
+
+
+# --- Signed reports (issue #15) --------------------------------------------------------------
+@pytest.fixture(scope="session")
+def report_signing_dir(tmp_path_factory):
+    """One demo signing key and certificate for the whole run (an RSA key takes a moment)."""
+    from oversight.reports.signing import generate_self_signed
+
+    directory = tmp_path_factory.mktemp("report-signing")
+    generate_self_signed(directory)
+    return directory
+
+
+@pytest.fixture(autouse=True)
+def report_signing(settings, report_signing_dir):
+    """Reports are signed with the session's demo certificate, never one in the checkout."""
+    settings.REPORT_SIGNING_KEY_FILE = ""
+    settings.REPORT_SIGNING_CERT_FILE = ""
+    settings.REPORT_SIGNING_GENERATE_DEV_CERT = True
+    settings.REPORT_SIGNING_DEV_DIR = report_signing_dir
+    return report_signing_dir

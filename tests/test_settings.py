@@ -153,13 +153,18 @@ def test_start_up_with_debug_off_and_no_secret_fails_with_a_clear_message():
     assert "SECRET_KEY is not set and DEBUG is off" in result.stderr
 
 
-def test_check_deploy_is_clean_with_production_settings():
+def test_check_deploy_is_clean_with_production_settings(report_signing_dir):
+    from oversight.reports.signing import DEV_CERT_NAME, DEV_KEY_NAME
+
     production = {
         "DEBUG": "0",
         "SECRET_KEY": "x7Lq2-a-long-random-production-secret-9f3kZp0vR8sT1uW4yB6nD5mC",
         "ALLOWED_HOSTS": "oversight.example.com",
         # Required with DEBUG off (audit.E002): the ledger checkpoint signing key (issue #14).
         "LEDGER_SIGNING_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        # Reports are signed: production names its key and certificate (issue #15).
+        "REPORT_SIGNING_KEY_FILE": str(report_signing_dir / DEV_KEY_NAME),
+        "REPORT_SIGNING_CERT_FILE": str(report_signing_dir / DEV_CERT_NAME),
     }
     code = (
         "import sys; from django.core.management import execute_from_command_line; "

@@ -126,20 +126,66 @@ def _routing(case: Case) -> dict:
     }
 
 
+# Foreign keys a version may change, shown by name rather than by id (issue #15).
+_NAMED_FIELDS = {
+    "claimed_by": "user",
+    "reviewer": "user",
+    "required_level": "level",
+    "authority_level": "level",
+    "override_reason": "reason",
+}
+
+
+class _Names:
+    """Names for the ids found in version changes: people, authority levels, override reasons.
+
+    Looked up once per kind for all versions, so the query count does not grow with them.
+    """
+
+    def __init__(self, changes: list):
+        from oversight.models import OverrideReason
+
+        wanted: dict[str, set] = {"user": set(), "level": set(), "reason": set()}
+        for change in changes:
+            kind = _NAMED_FIELDS.get(change.field)
+            if kind:
+                wanted[kind].update(v for v in (change.old, change.new) if v is not None)
+        users = get_user_model().objects.in_bulk(wanted["user"]) if wanted["user"] else {}
+        levels = AuthorityLevel.objects.in_bulk(wanted["level"]) if wanted["level"] else {}
+        reasons = OverrideReason.objects.in_bulk(wanted["reason"]) if wanted["reason"] else {}
+        self.names = {
+            "user": {str(k): person(v) for k, v in users.items()},
+            "level": {str(k): v.name for k, v in levels.items()},
+            "reason": {str(k): v.label for k, v in reasons.items()},
+        }
+
+    def show(self, field: str, value) -> str:
+        if value is None:
+            return "–"
+        if isinstance(value, bool):
+            return "Yes" if value else "No"
+        kind = _NAMED_FIELDS.get(field)
+        if kind:
+            return self.names[kind].get(str(value), f"{kind} {value}")
+        return _text(value, CHANGE_LIMIT)
+
+
 def _versions(records: list, label) -> list[dict]:
     """Each history record with what changed against the one before it (same object)."""
     previous: dict = {}
-    versions = []
+    diffs = []
     for record in records:
         before = previous.get(record.id)
-        changes = []
-        if before is not None:
-            for change in record.diff_against(before).changes:
-                changes.append(
-                    f"{change.field}: {_text(change.old, CHANGE_LIMIT)} → "
-                    f"{_text(change.new, CHANGE_LIMIT)}"
-                )
+        diffs.append(record.diff_against(before).changes if before is not None else [])
         previous[record.id] = record
+    names = _Names([change for changes in diffs for change in changes])
+    versions = []
+    for record, diff in zip(records, diffs, strict=True):
+        changes = [
+            f"{change.field}: {names.show(change.field, change.old)} → "
+            f"{names.show(change.field, change.new)}"
+            for change in diff
+        ]
         versions.append(
             {
                 "object": label(record),
@@ -152,6 +198,23 @@ def _versions(records: list, label) -> list[dict]:
             }
         )
     return versions
+
+
+def _sla(case: Case, case_history: list) -> dict:
+    """The deadline that was in force, when it was breached, and the one set after the breach.
+
+    A breach escalates the case and gives it a new deadline; the case row then holds only the
+    new one. The deadline that was missed is the one its last version before the breach held.
+    """
+    if case.sla_breached_at is None:
+        return {"deadline": case.sla_deadline, "breached_at": None, "renewed_deadline": None}
+    before = [r for r in case_history if r.sla_breached_at is None]
+    missed = before[-1].sla_deadline if before else None
+    return {
+        "deadline": missed or case.sla_deadline,
+        "breached_at": case.sla_breached_at,
+        "renewed_deadline": case.sla_deadline if missed else None,
+    }
 
 
 def build_dossier(params: dict, *, progress=_noop) -> ReportDocument:
@@ -272,6 +335,7 @@ def build_dossier(params: dict, *, progress=_noop) -> ReportDocument:
         ),
     )
     versions_shown = len(versions)
+    sla = _sla(case, case_history)
     progress(40, "Case collected")
 
     context_items, context_omitted = _items(case.context)
@@ -331,6 +395,7 @@ def build_dossier(params: dict, *, progress=_noop) -> ReportDocument:
             ],
             "options": [_text(o, 200) for o in (case.options or [])][:ITEM_LIMIT],
             "routing": routing,
+            "sla": sla,
             "claims": claims,
             "decisions": decision_rows,
             "second_reviews": [row for row in decision_rows if row["is_second"]],

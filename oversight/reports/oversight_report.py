@@ -41,14 +41,15 @@ from oversight.models import (
     TriggerCondition,
 )
 from oversight.reports import oversight_queries as queries
+from oversight.reports.oversight_bias import bias_display, bias_section
 from oversight.reports.oversight_charts import rate_trend_svg
+from oversight.reports.oversight_stops import stops_section
 from oversight.reports.rendering import ReportDocument, ReportParameterError, parse_day
 
 TEMPLATE = "reports/oversight_report.html"
 MAX_CHANGES = 100
 MAX_GRANTS = 200
 MAX_EXCEPTIONS = 50
-MAX_PAUSE_EVENTS = 50
 OVERRIDE_SAMPLE = 20
 MAX_PERIOD_DAYS = 3700  # ten years: beyond that a date is a typo
 
@@ -62,7 +63,8 @@ TOC = [
     ("overrides", "7. A sample of overrides"),
     ("trends", "8. Trends"),
     ("integrity", "9. Log integrity"),
-    ("sign-off", "10. Sign-off"),
+    ("bias", "10. Automation bias watch"),
+    ("sign-off", "11. Sign-off"),
 ]
 
 FIELD_LABELS = {
@@ -413,39 +415,8 @@ def _activity_section(system: AISystem, period: Period) -> dict:
 
 
 def _stops_section(system: AISystem, period: Period) -> dict:
-    events = queries.pause_events(ai_system=system, period=period, limit=MAX_PAUSE_EVENTS)
-    rows = []
-    for event in events.rows:
-        payload = event.payload or {}
-        paused_for = None
-        if event.action == "automation.resumed":
-            paused_at = (payload.get("paused") or {}).get("paused_at")
-            if paused_at:
-                started = datetime.datetime.fromisoformat(str(paused_at))
-                if timezone.is_naive(started):
-                    started = timezone.make_aware(started, datetime.UTC)
-                paused_for = (event.occurred_at - started).total_seconds()
-        by_guardrail = event.action == "automation.paused" and payload.get("state") == (
-            "paused_by_guardrail"
-        )
-        rows.append(
-            {
-                "sequence": event.sequence,
-                "at": _when(event.occurred_at),
-                "journey": payload.get("journey"),
-                "action": "Paused" if event.action == "automation.paused" else "Resumed",
-                "by": ("Guardrail" if by_guardrail else event.actor_label) or "–",
-                "why": payload.get("reason") or payload.get("note") or "",
-                "paused_for_seconds": paused_for,
-                "paused_for": _seconds(paused_for) if paused_for is not None else "",
-            }
-        )
-    return {
-        "events": rows,
-        "events_total": events.total,
-        "events_more": events.more,
-        "guardrails": queries.guardrail_breaches(ai_system=system, period=period),
-    }
+    # Every stop and resumption by a person in full; guardrail pauses summarised per journey.
+    return stops_section(ai_system=system, period=period)
 
 
 def _outcomes_section(system: AISystem, period: Period, totals: dict) -> dict:
@@ -731,6 +702,7 @@ def build(params: dict, *, progress: Callable[[int, str], None] | None = None) -
     step(50, "Trends and log integrity")
     data["trends"] = _trend_section(system, period)
     data["integrity"] = _integrity_section()
+    data["bias"] = bias_section(ai_system=system, period=period)  # Art. 14(4)(b)
     activity = data["activity"]
     data["has_activity"] = bool(
         activity["totals"]["gate_calls"]
@@ -744,7 +716,7 @@ def build(params: dict, *, progress: Callable[[int, str], None] | None = None) -
         template=TEMPLATE,
         title="Human oversight report",
         subtitle=subtitle,
-        context={"data": data, "show": _display(data)},
+        context={"data": data, "show": {**_display(data), **bias_display(data["bias"])}},
         data=data,
         toc=list(TOC),
     )

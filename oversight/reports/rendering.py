@@ -138,7 +138,9 @@ def render_report(
     rendered = weasyprint.HTML(
         string=html, base_url=BASE_URL, url_fetcher=StaticFilesURLFetcher()
     ).render()
-    pdf = rendered.write_pdf()
+    # custom_metadata: the report id goes into the PDF's Info as /hitlreportid (base.html), so
+    # a copy names its report even after another tool re-saved it (verify_report).
+    pdf = rendered.write_pdf(custom_metadata=True)
     progress(100, "Done")
     return RenderedReport(
         pdf=pdf,

@@ -93,7 +93,7 @@ def measure(guardrail: Guardrail, *, now: datetime.datetime) -> tuple[float | No
 
 def _describe(guardrail: Guardrail, value: float, size: int) -> str:
     return (
-        f"Guardrail breached: {guardrail.get_kind_display().lower()} — "
+        f"Guardrail breached: {guardrail.get_kind_display()} — "
         f"{value:.4g} over the last {size} is above {guardrail.threshold.normalize()}."
     )
 

@@ -342,7 +342,7 @@ def generate_report(request_id) -> IssuedReport | None:
     with its message; any other error fails it with a generic message (the details go to the
     log, never to the person).
     """
-    from oversight.reports import rendering
+    from oversight.reports import rendering, signing
 
     request = ReportRequest.objects.filter(pk=request_id).first()
     if request is None:
@@ -376,6 +376,10 @@ def generate_report(request_id) -> IssuedReport | None:
             )
         finally:
             progress.close()
+        # The stored bytes, and so their SHA-256, are the signed ones: exactly what is handed out.
+        pdf = signing.sign_pdf(
+            rendered.pdf, reason=f"Report {request.report_id} issued by HITL Oversight"
+        )
         with transaction.atomic():
             # Locked, so a worker taking the request over waits for this commit (and then finds
             # it done) or has already taken it (and this attempt stores nothing).
@@ -393,9 +397,9 @@ def generate_report(request_id) -> IssuedReport | None:
                 subtitle=rendered.subtitle,
                 requested_by=request.requested_by,
                 generated_at=now,
-                content=rendered.pdf,
-                size=len(rendered.pdf),
-                sha256=sha256_of(rendered.pdf),
+                content=pdf,
+                size=len(pdf),
+                sha256=sha256_of(pdf),
                 page_count=rendered.page_count,
                 data_sha256=rendered.data_sha256,
                 ledger_sequence=rendered.ledger_sequence,
@@ -440,6 +444,10 @@ def generate_report(request_id) -> IssuedReport | None:
         return None
     except rendering.ReportParameterError as error:
         fail_request(request, str(error), attempt=attempt)
+        return None
+    except signing.SigningNotConfigured as error:
+        logger.error("Report request %s not signed: %s", request.pk, error)
+        fail_request(request, f"The report could not be signed: {error}", attempt=attempt)
         return None
     except Exception:
         logger.exception("Generating report request %s failed.", request.pk)

@@ -288,3 +288,21 @@ def test_a_guardrail_cannot_be_moved_away_from_a_journey_its_editor_does_not_man
         save_guardrail(guardrail=rail, by=w.manager)
     assert Guardrail.objects.get(pk=rail.pk).journey == w.credit
     assert not AuditEvent.objects.filter(action__startswith="guardrail.").exists()
+
+
+def test_the_pause_reason_names_the_guardrail_as_written(w, django_capture_on_commit_callbacks):
+    # Issue #15: the kind's label was lower-cased ("of the last n outcomes").
+    outcomes(w.refunds, [6, 7, 5, 6, 6], level=w.reviewer)
+    guardrail(w.refunds, GuardrailKind.MEDIAN_CUSTOMER_EFFORT_MAX, "4.5")
+    with time_machine.travel(NOW, tick=False), django_capture_on_commit_callbacks(execute=True):
+        evaluate_guardrails()
+
+    assert Journey.objects.get(pk=w.refunds.pk).paused_reason == (
+        "Guardrail breached: Median customer effort (1-7) of the last N outcomes at most — "
+        "6 over the last 5 is above 4.5."
+    )
+    assert (
+        AuditEvent.objects.get(action="automation.paused")
+        .payload["reason"]
+        .startswith("Guardrail breached: Median customer effort (1-7) of the last N outcomes")
+    )

