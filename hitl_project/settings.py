@@ -217,3 +217,7 @@ RETENTION_GATE_EVALUATIONS_DAYS = env_int(ENV, "RETENTION_GATE_EVALUATIONS_DAYS"
 TRAINING_REMINDER_DAYS = sorted(
     {int(days) for days in env_list(ENV, "TRAINING_REMINDER_DAYS", ["30", "7"])}, reverse=True
 )
+
+# G4 compliance (oversight.services.report_verification): the largest upload the admin's
+# "Verify a PDF" page reads. Issued reports are far smaller; anything larger is refused unread.
+REPORT_VERIFY_MAX_BYTES = env_int(ENV, "REPORT_VERIFY_MAX_BYTES", 20 * 1024 * 1024)

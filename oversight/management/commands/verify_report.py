@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from oversight.services.reports import find_issued, sha256_of
+from oversight.services.report_verification import BYTES_DIFFER, UNKNOWN, verify_report_bytes
 
 
 class Command(BaseCommand):
@@ -24,15 +24,16 @@ class Command(BaseCommand):
             content = path.read_bytes()
         except OSError as error:
             raise CommandError(f"Cannot read {path}: {error.strerror or error}.") from None
-        digest = sha256_of(content)
-        report = find_issued(content)
-        if report is None:
+        # The same verdict as the admin's "Verify a PDF" page.
+        verdict = verify_report_bytes(content)
+        digest, report = verdict.sha256, verdict.report
+        if verdict.code == UNKNOWN:
             raise CommandError(
                 f"NOT an issued report (no report with this SHA-256): {path}, sha256 {digest}. "
                 "Its content differs from every report this system issued.",
                 returncode=1,
             )
-        if bytes(report.content) != content:
+        if verdict.code == BYTES_DIFFER:
             raise CommandError(
                 f"NOT an issued report (its bytes differ from report {report.pk}, which has "
                 f"the same SHA-256): {path}, sha256 {digest}.",

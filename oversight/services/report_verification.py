@@ -1,0 +1,124 @@
+"""Is this PDF, byte for byte, a report this system issued? One verdict for every caller.
+
+`verify_report_bytes` is the check itself, shared by `manage.py verify_report` and the admin's
+"Verify a PDF" page so both always give the same verdict. `verify_uploaded_report` is the
+admin's service: it refuses bad uploads, runs the check and writes to the ledger who checked
+which file (its SHA-256) and the verdict, because a copy checked before an audit is itself
+evidence ("report.verified").
+
+A refused upload (empty, too large, not a PDF) is NOT written to the ledger: nothing was
+checked, no report was named, and the ledger records consequential actions, not typing
+mistakes; writing refusals would also let any officer fill the ledger with junk files.
+"""
+
+import dataclasses
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.template.defaultfilters import filesizeformat
+
+from audit.services.ledger import Actor, append_event
+from oversight.exceptions import InvalidInput, NotAllowed
+from oversight.models import IssuedReport
+from oversight.services.reports import find_issued, sha256_of
+
+logger = logging.getLogger(__name__)
+
+ISSUED = "issued"
+UNKNOWN = "unknown"
+BYTES_DIFFER = "bytes_differ"
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """The outcome of checking one file: `ok` only when it is exactly an issued report."""
+
+    code: str
+    sha256: str
+    size: int
+    report: IssuedReport | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.code == ISSUED
+
+    @property
+    def summary(self) -> str:
+        """The verdict in the words `verify_report` prints (without the file's path)."""
+        if self.code == ISSUED:
+            return f"Issued by HITL Oversight: {self.report}, report {self.report.pk}"
+        if self.code == UNKNOWN:
+            return (
+                "NOT an issued report (no report with this SHA-256). Its content differs from "
+                "every report this system issued."
+            )
+        return (
+            f"NOT an issued report (its bytes differ from report {self.report.pk}, which has "
+            "the same SHA-256)."
+        )
+
+
+def verify_report_bytes(data: bytes) -> Verdict:
+    """Look the bytes' SHA-256 up among the issued reports, then compare the stored bytes.
+
+    Any changed byte is rejected; a stored row whose bytes do not match its own hash (a forged
+    row) is not trusted either.
+    """
+    digest = sha256_of(data)
+    report = find_issued(data)
+    if report is None:
+        return Verdict(code=UNKNOWN, sha256=digest, size=len(data))
+    if bytes(report.content) != data:
+        return Verdict(code=BYTES_DIFFER, sha256=digest, size=len(data), report=report)
+    return Verdict(code=ISSUED, sha256=digest, size=len(data), report=report)
+
+
+def _read_limited(upload, limit: int) -> bytes:
+    # Reads at most one byte past the limit, whatever size the client claimed.
+    data = upload.read(limit + 1)
+    return bytes(data or b"")
+
+
+def verify_uploaded_report(*, user, upload, filename: str = "") -> Verdict:
+    """Check an uploaded copy of a report and record the check in the ledger.
+
+    Rules: `oversight.view_issuedreport` is required (those who may download reports may check
+    them). The upload must be non-empty, at most REPORT_VERIFY_MAX_BYTES, and start like a PDF
+    (`%PDF-`); otherwise InvalidInput, and nothing is written (see the module docstring). Every
+    check that runs appends "report.verified" with the file's SHA-256, name, size and verdict.
+    """
+    if user is None or not user.has_perm("oversight.view_issuedreport"):
+        raise NotAllowed("You may not verify reports; compliance officers may.")
+    limit = settings.REPORT_VERIFY_MAX_BYTES
+    data = _read_limited(upload, limit)
+    name = (filename or "")[:200]
+    if not data:
+        raise InvalidInput("The file is empty: choose the PDF you want to check.")
+    if len(data) > limit:
+        raise InvalidInput(
+            f"The file is larger than {filesizeformat(limit)}, more than any report this "
+            "system issues: it is not one of them. Nothing was recorded."
+        )
+    if not data.startswith(b"%PDF-"):
+        raise InvalidInput(
+            f"“{name or 'The file'}” is not a PDF (it does not start with %PDF-). "
+            "Choose the report's PDF file."
+        )
+    verdict = verify_report_bytes(data)
+    with transaction.atomic():
+        append_event(
+            actor=Actor.for_user(user),
+            action="report.verified",
+            obj=verdict.report,
+            object_type="" if verdict.report else "oversight.issuedreport",
+            payload={
+                "sha256": verdict.sha256,
+                "filename": name,
+                "size": verdict.size,
+                "verdict": verdict.code,
+                "report": str(verdict.report.pk) if verdict.report else None,
+            },
+        )
+    logger.info("Report copy %s checked by %s: %s", verdict.sha256, user, verdict.code)
+    return verdict
