@@ -1,9 +1,11 @@
-"""Admin for PDF evidence reports: request one, follow its progress, download what was issued.
+"""Admin for PDF evidence reports: order one, follow its progress, download and verify.
 
-A report request is added through a form in front of `request_report` (the service checks the
-permission and the parameters; a task renders the PDF), and is otherwise read-only: its change
-page shows the progress and reloads itself until the report is done or failed. Issued reports
-are insert-only evidence: view-only here, with a download of the exact stored bytes.
+Each report type has its own small form in front of `request_report` (the service checks the
+permission and the parameters; a task renders the PDF); a request is otherwise read-only: its
+change page shows the progress at the top and reloads itself until the report is done (then
+the Download and Verify buttons sit there) or failed. Issued reports are insert-only evidence:
+view-only here, with a download of the exact stored bytes and a "Verify a PDF" page that gives
+`manage.py verify_report`'s verdict on an uploaded copy and records the check in the ledger.
 """
 
 from django import forms
@@ -384,7 +386,10 @@ class IssuedReportAdmin(ViewOnlyAdmin):
         if not request.user.has_perm("oversight.view_issuedreport"):
             raise PermissionDenied
         verdict = None
-        form = VerifyUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST":
+            form = VerifyUploadForm(request.POST, request.FILES)
+        else:
+            form = VerifyUploadForm()
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["pdf"]
             try:
