@@ -11,12 +11,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.text import capfirst
 
 from audit.action_labels import ACTION_LABELS, action_label
+from audit.local_time import local_time
 from audit.models import AuditEvent, LedgerCheckpoint, LedgerVerification, VerificationTrigger
 from audit.services.ledger import ledger_head
 from audit.services.verification import run_verification
@@ -24,13 +23,6 @@ from oversight.admin.common import ViewOnlyAdmin, json_display
 
 RECENT_ROWS = 20
 NAME_MAX = 60
-
-
-def local_time(value) -> str:
-    """A moment in the viewer's time zone (the active one), with the zone's name shown."""
-    if value is None:
-        return "-"
-    return date_format(timezone.localtime(value), "j M Y, H:i:s T")
 
 
 def object_names(events) -> dict[tuple[str, str], str]:
@@ -100,6 +92,9 @@ class AuditEventAdmin(ViewOnlyAdmin):
     readonly_fields = ["occurred", "action_display", "object_link", "payload_json"]
 
     payload_json = json_display("payload")
+
+    class Media:
+        css = {"all": ["audit/admin/ledger.css"]}
 
     @admin.display(description="actor", ordering="actor_label")
     def actor(self, event):

@@ -20,6 +20,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.http import content_disposition_header
 
+from audit.local_time import local_time
 from oversight.admin.common import EvidenceMixin, ScopedAdminMixin, ViewOnlyAdmin
 from oversight.admin.report_display import (
     human_size,
@@ -278,10 +279,9 @@ class VerifyUploadForm(forms.Form):
 @admin.register(IssuedReport)
 class IssuedReportAdmin(ViewOnlyAdmin):
     list_display = [
-        "generated_at",
+        "generated",
         "report",
-        "requested_by",
-        "page_count",
+        "pages",
         "size_display",
         "short_sha256",
         "download",
@@ -312,6 +312,17 @@ class IssuedReportAdmin(ViewOnlyAdmin):
     def media(self):
         return super().media + ADMIN_MEDIA
 
+    @admin.display(description="generated", ordering="generated_at")
+    def generated(self, obj):
+        by = obj.requested_by.get_username() if obj.requested_by else "schedule or command line"
+        return format_html(
+            '{}<br><span class="report-subtitle">for {}</span>', local_time(obj.generated_at), by
+        )
+
+    @admin.display(description="pages", ordering="page_count")
+    def pages(self, obj):
+        return obj.page_count
+
     @admin.display(description="report", ordering="title")
     def report(self, obj):
         return format_html(
@@ -335,7 +346,7 @@ class IssuedReportAdmin(ViewOnlyAdmin):
             '<button type="button" class="button copy-value" data-copy="{}" '
             'title="Copy the full SHA-256">Copy</button>',
             obj.sha256,
-            obj.sha256[:12],
+            obj.sha256[:8],
             obj.sha256,
         )
 

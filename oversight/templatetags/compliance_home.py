@@ -14,6 +14,17 @@ from oversight.admin.report_forms import ORDER_FORMS
 register = template.Library()
 
 RECENT_REQUESTS = 5
+SHORT_KIND = {
+    "oversight": "Oversight report",
+    "authority": "Authority register",
+    "literacy": "AI-literacy register",
+    "dossier": "Case dossier",
+}
+
+
+def _first_upper(text: str) -> str:
+    # str.capitalize() would also lower the rest ("Ai-literacy").
+    return text[:1].upper() + text[1:]
 
 
 @register.inclusion_tag("admin/oversight/includes/compliance_home.html", takes_context=True)
@@ -41,6 +52,7 @@ def compliance_home(context):
         recent = [
             {
                 "request": row,
+                "kind": SHORT_KIND.get(row.kind, row.get_kind_display()),
                 "parameters": parameter_items(
                     row.kind, row.params, system_name=getattr(row, "system_name", None)
                 ),
@@ -66,7 +78,9 @@ def compliance_home(context):
         "may_check_ledger": may_check_ledger,
         "orders": [
             {
-                "label": form.title.removeprefix("Order an ").removeprefix("Order a ").capitalize(),
+                "label": _first_upper(
+                    form.title.removeprefix("Order an ").removeprefix("Order a ")
+                ),
                 "url": reverse("admin:oversight_reportrequest_order", args=[kind]),
             }
             for kind, form in ORDER_FORMS.items()

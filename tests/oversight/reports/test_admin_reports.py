@@ -370,7 +370,7 @@ def test_the_issued_list_shows_sizes_short_hashes_to_copy_and_download_buttons(c
 
     assert ">420 KB<" in page
     assert f'data-copy="{report.sha256}"' in page
-    assert f"{report.sha256[:12]}…" in page
+    assert f"{report.sha256[:8]}…" in page
     assert f'<a class="button" href="{download_url(report.pk)}">Download</a>' in page
     assert 'href="/admin/oversight/issuedreport/verify/"' in page
     assert "oversight/admin/copy.js" in page
