@@ -8,6 +8,8 @@ view-only here, with a download of the exact stored bytes and a "Verify a PDF" p
 `manage.py verify_report`'s verdict on an uploaded copy and records the check in the ledger.
 """
 
+from functools import partial
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -65,7 +67,7 @@ def verify_url() -> str:
 
 
 def order_url(kind: str) -> str:
-    return reverse("admin:oversight_reportrequest_order", args=[kind])
+    return reverse(f"admin:oversight_reportrequest_order_{kind}")
 
 
 def report_buttons(report_id):
@@ -159,10 +161,14 @@ class ReportRequestAdmin(ScopedAdminMixin, EvidenceMixin, admin.ModelAdmin):
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
-            path(
-                "order/<str:kind>/",
-                view(self.order_view),
-                name="oversight_reportrequest_order",
+            # One URL per report type (no free-form argument): each is a page of its own.
+            *(
+                path(
+                    f"order/{kind}/",
+                    view(partial(self.order_view, kind=kind)),
+                    name=f"oversight_reportrequest_order_{kind}",
+                )
+                for kind in ORDER_FORMS
             ),
             *super().get_urls(),
         ]

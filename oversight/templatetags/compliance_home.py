@@ -81,7 +81,7 @@ def compliance_home(context):
                 "label": _first_upper(
                     form.title.removeprefix("Order an ").removeprefix("Order a ")
                 ),
-                "url": reverse("admin:oversight_reportrequest_order", args=[kind]),
+                "url": reverse(f"admin:oversight_reportrequest_order_{kind}"),
             }
             for kind, form in ORDER_FORMS.items()
         ],
