@@ -40,7 +40,10 @@ from oversight.models import (
     ReportStatus,
     RequestedVia,
 )
-from oversight.services.report_verification import verify_uploaded_report
+from oversight.services.report_verification import (
+    refuse_oversized_request,
+    verify_uploaded_report,
+)
 from oversight.services.reports import record_download, request_report
 
 ADMIN_MEDIA = forms.Media(
@@ -403,18 +406,25 @@ class IssuedReportAdmin(ViewOnlyAdmin):
         if not request.user.has_perm("oversight.view_issuedreport"):
             raise PermissionDenied
         verdict = None
+        form, refusal = VerifyUploadForm(), None
         if request.method == "POST":
-            form = VerifyUploadForm(request.POST, request.FILES)
-        else:
-            form = VerifyUploadForm()
-        if request.method == "POST" and form.is_valid():
+            try:
+                # Before the body is read: Django would spool a huge upload to disk first.
+                refuse_oversized_request(int(request.META.get("CONTENT_LENGTH") or 0))
+            except DomainError as error:
+                refusal = error.message
+            else:
+                form = VerifyUploadForm(request.POST, request.FILES)
+        if form.is_bound and form.is_valid():
             upload = form.cleaned_data["pdf"]
             try:
                 verdict = verify_uploaded_report(
                     user=request.user, upload=upload, filename=upload.name
                 )
             except DomainError as error:
-                form.add_error("pdf", error.message)
+                refusal = error.message
+        elif form.is_bound:
+            refusal = " ".join(form.errors.get("pdf", [])) or "Choose the PDF you want to check."
         request.current_app = self.admin_site.name
         return TemplateResponse(
             request,
@@ -426,5 +436,6 @@ class IssuedReportAdmin(ViewOnlyAdmin):
                 "title": "Verify a PDF",
                 "form": form,
                 "verdict": verdict,
+                "refusal": refusal,
             },
         )

@@ -74,6 +74,25 @@ def verify_report_bytes(data: bytes) -> Verdict:
     return Verdict(code=ISSUED, sha256=digest, size=len(data), report=report)
 
 
+# Room for the multipart envelope around the file (boundaries, headers, the CSRF token).
+UPLOAD_ENVELOPE_BYTES = 64 * 1024
+
+
+def refuse_oversized(size: int) -> None:
+    """InvalidInput when `size` bytes exceed REPORT_VERIFY_MAX_BYTES (the upload's limit)."""
+    limit = settings.REPORT_VERIFY_MAX_BYTES
+    if size > limit:
+        raise InvalidInput(
+            f"The file is larger than {filesizeformat(limit)}, more than any report this "
+            "system issues: it is not one of them. Nothing was recorded."
+        )
+
+
+def refuse_oversized_request(content_length: int) -> None:
+    """Refuses a whole upload request before its body is read (and spooled to disk)."""
+    refuse_oversized(max(0, content_length - UPLOAD_ENVELOPE_BYTES))
+
+
 def _read_limited(upload, limit: int) -> bytes:
     # Reads at most one byte past the limit, whatever size the client claimed.
     data = upload.read(limit + 1)
@@ -95,11 +114,7 @@ def verify_uploaded_report(*, user, upload, filename: str = "") -> Verdict:
     name = (filename or "")[:200]
     if not data:
         raise InvalidInput("The file is empty: choose the PDF you want to check.")
-    if len(data) > limit:
-        raise InvalidInput(
-            f"The file is larger than {filesizeformat(limit)}, more than any report this "
-            "system issues: it is not one of them. Nothing was recorded."
-        )
+    refuse_oversized(len(data))
     if not data.startswith(b"%PDF-"):
         raise InvalidInput(
             f"“{name or 'The file'}” is not a PDF (it does not start with %PDF-). "

@@ -9,6 +9,7 @@ import time_machine
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.utils.html import escape
 
 from audit.models import AuditEvent
 from oversight.models import IssuedReport
@@ -146,7 +147,8 @@ def test_a_bad_upload_is_refused_with_a_message_and_writes_nothing(
 
     assert response.status_code == 200
     assert response.context["verdict"] is None
-    assert response.context["form"].errors["pdf"] == [message]
+    assert response.context["refusal"] == message
+    assert escape(message) in response.content.decode()
     assert AuditEvent.objects.count() == events
     assert IssuedReport.objects.count() == 1
 
@@ -156,7 +158,7 @@ def test_no_file_at_all_is_refused_and_writes_nothing(client, officer):
 
     response = client.post(VERIFY, {})
 
-    assert response.context["form"].errors["pdf"] == ["This field is required."]
+    assert response.context["refusal"] == "This field is required."
     assert AuditEvent.objects.count() == events
 
 
@@ -167,4 +169,21 @@ def test_a_reviewer_may_not_verify_and_nothing_is_recorded(client):
 
     assert client.get(VERIFY).status_code == 403
     assert upload(client, bytes(report.content)).status_code == 403
+    assert AuditEvent.objects.count() == events
+
+
+def test_a_request_too_large_to_hold_the_limit_is_refused_before_its_body_is_read(
+    client, officer, settings
+):
+    settings.REPORT_VERIFY_MAX_BYTES = 1024
+    events = AuditEvent.objects.count()
+
+    response = client.post(
+        VERIFY,
+        {"pdf": SimpleUploadedFile("big.pdf", b"%PDF-" + b"x" * (200 * 1024), "application/pdf")},
+    )
+
+    assert response.status_code == 200
+    assert response.context["refusal"].startswith("The file is larger than 1.0\xa0KB")
+    assert not response.context["form"].is_bound  # the body was never parsed into a form
     assert AuditEvent.objects.count() == events
