@@ -376,3 +376,37 @@ def test_the_issued_list_shows_sizes_short_hashes_to_copy_and_download_buttons(c
     assert "oversight/admin/copy.js" in page
     detail = client.get(f"{ISSUED}{report.pk}/change/").content.decode()
     assert "Download PDF" in detail and "Verify a copy" in detail
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "name"),
+    [
+        (
+            "oversight",
+            {"system": "support-assistant", "start": "2026-09-01", "end": "2026-09-30"},
+            "oversight-report_support-assistant_2026-09-01_2026-09-30_{id}.pdf",
+        ),
+        ("authority", {"as_of": "2026-09-30"}, "authority-register_2026-09-30_{id}.pdf"),
+        (
+            "literacy",
+            {"as_of": "2026-09-30", "system": None, "team": "Refund Desk (EU)"},
+            "ai-literacy-register_2026-09-30_refund-desk-eu_{id}.pdf",
+        ),
+        (
+            "dossier",
+            {"case": "c4e414fb-05e2-5bf9-82f8-90c416814678"},
+            "case-dossier_case-c4e414fb_{id}.pdf",
+        ),
+    ],
+)
+def test_download_file_names_are_built_from_short_safe_parts_and_end_with_the_id(
+    client, officer, kind, params, name
+):
+    report = IssuedReportFactory(
+        kind=kind, params=params, title="A very long title " * 20, subtitle="x" * 300
+    )
+
+    response = client.get(download_url(report.pk))
+
+    expected = name.format(id=str(report.pk)[:8])
+    assert response["Content-Disposition"] == f'attachment; filename="{expected}"'
