@@ -95,16 +95,8 @@ def with_system_names(queryset):
 
 @admin.register(ReportRequest)
 class ReportRequestAdmin(ScopedAdminMixin, EvidenceMixin, admin.ModelAdmin):
-    list_display = [
-        "requested_at",
-        "kind",
-        "parameters",
-        "status",
-        "progress_display",
-        "requested_by",
-        "requested_via",
-        "download",
-    ]
+    # Four columns, so the list fits 1366 px beside the navigation and the filters.
+    list_display = ["requested", "report", "state", "download"]
     list_filter = ["kind", "status", "requested_via"]
     list_select_related = ["requested_by"]
     date_hierarchy = "requested_at"
@@ -135,6 +127,30 @@ class ReportRequestAdmin(ScopedAdminMixin, EvidenceMixin, admin.ModelAdmin):
     @admin.display(description="parameters")
     def parameters(self, obj):
         return parameters_html(obj.kind, obj.params, system_name=getattr(obj, "system_name", None))
+
+    @admin.display(description="requested", ordering="requested_at")
+    def requested(self, obj):
+        by = obj.requested_by.get_username() if obj.requested_by else "-"
+        return format_html(
+            '{}<br><span class="report-subtitle">by {} · {}</span>',
+            local_time(obj.requested_at),
+            by,
+            obj.get_requested_via_display(),
+        )
+
+    @admin.display(description="report", ordering="kind")
+    def report(self, obj):
+        return format_html(
+            '<span class="report-title">{}</span>{}',
+            obj.get_kind_display(),
+            self.parameters(obj),
+        )
+
+    @admin.display(description="status", ordering="status")
+    def state(self, obj):
+        if obj.status in (ReportStatus.QUEUED, ReportStatus.RUNNING):
+            return format_html("{}<br>{}", obj.get_status_display(), progress_bar(obj))
+        return obj.get_status_display()
 
     @admin.display(description="progress")
     def progress_display(self, obj):
