@@ -31,6 +31,7 @@ from oversight.admin.report_display import (
     report_filename,
 )
 from oversight.admin.report_forms import ORDER_FORMS, CaseDossierForm, search_cases
+from oversight.admin.report_verify import ReportVerifyMixin
 from oversight.exceptions import DomainError
 from oversight.models import (
     AISystem,
@@ -39,10 +40,6 @@ from oversight.models import (
     ReportRequest,
     ReportStatus,
     RequestedVia,
-)
-from oversight.services.report_verification import (
-    refuse_oversized_request,
-    verify_uploaded_report,
 )
 from oversight.services.reports import record_download, request_report
 
@@ -292,17 +289,8 @@ class ReportRequestAdmin(ScopedAdminMixin, EvidenceMixin, admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
 
-class VerifyUploadForm(forms.Form):
-    pdf = forms.FileField(
-        label="PDF file",
-        allow_empty_file=True,  # the service refuses it with its own message
-        help_text="The copy you want to check, e.g. one handed to an auditor.",
-        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,.pdf"}),
-    )
-
-
 @admin.register(IssuedReport)
-class IssuedReportAdmin(ViewOnlyAdmin):
+class IssuedReportAdmin(ReportVerifyMixin, ViewOnlyAdmin):
     list_display = [
         "generated",
         "report",
@@ -416,42 +404,3 @@ class IssuedReportAdmin(ViewOnlyAdmin):
             as_attachment=True, filename=report_filename(report)
         )
         return response
-
-    def verify_view(self, request):
-        """Upload a copy; the verdict is `verify_report`'s, and the check is in the ledger."""
-        if not request.user.has_perm("oversight.view_issuedreport"):
-            raise PermissionDenied
-        verdict = None
-        form, refusal = VerifyUploadForm(), None
-        if request.method == "POST":
-            try:
-                # Before the body is read: Django would spool a huge upload to disk first.
-                refuse_oversized_request(int(request.META.get("CONTENT_LENGTH") or 0))
-            except DomainError as error:
-                refusal = error.message
-            else:
-                form = VerifyUploadForm(request.POST, request.FILES)
-        if form.is_bound and form.is_valid():
-            upload = form.cleaned_data["pdf"]
-            try:
-                verdict = verify_uploaded_report(
-                    user=request.user, upload=upload, filename=upload.name
-                )
-            except DomainError as error:
-                refusal = error.message
-        elif form.is_bound:
-            refusal = " ".join(form.errors.get("pdf", [])) or "Choose the PDF you want to check."
-        request.current_app = self.admin_site.name
-        return TemplateResponse(
-            request,
-            "admin/oversight/issuedreport/verify.html",
-            {
-                **self.admin_site.each_context(request),
-                "opts": self.model._meta,
-                "media": self.media,
-                "title": "Verify a PDF",
-                "form": form,
-                "verdict": verdict,
-                "refusal": refusal,
-            },
-        )
