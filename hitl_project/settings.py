@@ -320,3 +320,7 @@ REPORT_SIGNING_GENERATE_DEV_CERT = env_bool(ENV, "REPORT_SIGNING_GENERATE_DEV_CE
 REPORT_SIGNING_DEV_DIR = Path(
     ENV.get("REPORT_SIGNING_DEV_DIR", BASE_DIR / "var" / "report-signing")
 )
+
+# G4 compliance (oversight.services.report_verification): the largest upload the admin's
+# "Verify a PDF" page reads. Issued reports are far smaller; anything larger is refused unread.
+REPORT_VERIFY_MAX_BYTES = env_int(ENV, "REPORT_VERIFY_MAX_BYTES", 20 * 1024 * 1024)

@@ -369,6 +369,20 @@ CUSTOM_VIEWS = {
         "object", _needs("oversight.change_authoritygrant")
     ),
     "oversight_issuedreport_download": CustomView("object", _view_perm),
+    # G4 compliance: one order form per report type, and "Verify a PDF".
+    "oversight_reportrequest_order_oversight": CustomView(
+        "nothing", _needs("oversight.add_reportrequest")
+    ),
+    "oversight_reportrequest_order_authority": CustomView(
+        "nothing", _needs("oversight.add_reportrequest")
+    ),
+    "oversight_reportrequest_order_literacy": CustomView(
+        "nothing", _needs("oversight.add_reportrequest")
+    ),
+    "oversight_reportrequest_order_dossier": CustomView(
+        "nothing", _needs("oversight.add_reportrequest")
+    ),
+    "oversight_issuedreport_verify": CustomView("nothing", _needs("oversight.view_issuedreport")),
     "audit_auditevent_verify": CustomView("nothing", _needs("audit.view_auditevent")),
     "literacy_trainingcompletion_register": CustomView(
         "nothing", _needs("literacy.view_trainingcompletion")

@@ -1,121 +1,51 @@
-"""Admin for PDF evidence reports: request one, follow its progress, download what was issued.
+"""Admin for PDF evidence reports: order one, follow its progress, download and verify.
 
-A report request is added through a form in front of `request_report` (the service checks the
-permission and the parameters; a task renders the PDF), and is otherwise read-only: its change
-page shows the progress and reloads itself until the report is done or failed. Issued reports
-are insert-only evidence: view-only here, with a download of the exact stored bytes.
+Each report type has its own small form in front of `request_report` (the service checks the
+permission and the parameters; a task renders the PDF); a request is otherwise read-only: its
+change page shows the progress at the top and reloads itself until the report is done (then
+the Download and Verify buttons sit there) or failed. Issued reports are insert-only evidence:
+view-only here, with a download of the exact stored bytes and a "Verify a PDF" page that gives
+`manage.py verify_report`'s verdict on an uploaded copy and records the check in the ledger.
 """
+
+from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.db.models import OuterRef, Subquery
+from django.db.models.fields.json import KeyTextTransform
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.http import content_disposition_header
-from django.utils.text import slugify
 
-from oversight.admin.common import EvidenceMixin, ScopedAdminMixin, ViewOnlyAdmin, json_display
+from audit.local_time import local_time
+from oversight.admin.common import EvidenceMixin, ScopedAdminMixin, ViewOnlyAdmin
+from oversight.admin.report_display import (
+    human_size,
+    parameter_items,
+    parameters_html,
+    report_filename,
+)
+from oversight.admin.report_forms import ORDER_FORMS, CaseDossierForm, search_cases
+from oversight.admin.report_verify import ReportVerifyMixin
 from oversight.exceptions import DomainError
 from oversight.models import (
     AISystem,
+    Case,
     IssuedReport,
-    ReportKind,
     ReportRequest,
     ReportStatus,
     RequestedVia,
 )
 from oversight.services.reports import record_download, request_report
 
-DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-class ReportRequestForm(forms.Form):
-    """The report type and, of the other fields, those that type needs (checked in `clean`)."""
-
-    kind = forms.ChoiceField(choices=ReportKind.choices, label="Report type")
-    ai_system = forms.ModelChoiceField(
-        queryset=AISystem.objects.order_by("name"),
-        to_field_name="slug",
-        required=False,
-        label="AI system",
-        help_text="Oversight report: the system it is about. AI-literacy register: optional, "
-        "only the people overseeing it.",
-    )
-    start = forms.DateField(
-        required=False, widget=DATE_INPUT, label="Period from", help_text="Oversight report."
-    )
-    end = forms.DateField(
-        required=False,
-        widget=DATE_INPUT,
-        label="Period to",
-        help_text="Oversight report; the day itself is included.",
-    )
-    as_of = forms.DateField(
-        required=False,
-        widget=DATE_INPUT,
-        label="As of",
-        help_text="Authority and AI-literacy registers: the day (its end) the register shows.",
-    )
-    team = forms.ModelChoiceField(
-        queryset=Group.objects.order_by("name"),
-        to_field_name="name",
-        required=False,
-        help_text="AI-literacy register: optional, only members of this team.",
-    )
-    case = forms.UUIDField(
-        required=False, label="Case id", help_text="Case dossier: the case's id (a UUID)."
-    )
-
-    REQUIRED = {
-        ReportKind.OVERSIGHT: {
-            "ai_system": "Choose the AI system the oversight report is about.",
-            "start": "Give the first day of the period.",
-            "end": "Give the last day of the period.",
-        },
-        ReportKind.AUTHORITY: {"as_of": "Give the day the authority register shows."},
-        ReportKind.LITERACY: {"as_of": "Give the day the AI-literacy register shows."},
-        ReportKind.DOSSIER: {"case": "Give the id of the case."},
-    }
-
-    def clean(self):
-        data = super().clean()
-        kind = data.get("kind")
-        if not kind:
-            return data
-        for name, message in self.REQUIRED[kind].items():
-            if data.get(name) in (None, "") and name not in self.errors:
-                self.add_error(name, message)
-        start, end = data.get("start"), data.get("end")
-        if kind == ReportKind.OVERSIGHT and start and end and end < start:
-            self.add_error("end", "The period must end on or after its first day.")
-        return data
-
-    def report_params(self) -> dict:
-        data = self.cleaned_data
-        kind = data["kind"]
-        if kind == ReportKind.OVERSIGHT:
-            return {
-                "system": data["ai_system"].slug,
-                "start": data["start"].isoformat(),
-                "end": data["end"].isoformat(),
-            }
-        if kind == ReportKind.AUTHORITY:
-            return {"as_of": data["as_of"].isoformat()}
-        if kind == ReportKind.LITERACY:
-            return {
-                "as_of": data["as_of"].isoformat(),
-                "system": data["ai_system"].slug if data["ai_system"] else None,
-                "team": data["team"].name if data["team"] else None,
-            }
-        return {"case": str(data["case"])}
-
-
-def describe_params(params: dict) -> str:
-    return ", ".join(f"{key}: {value}" for key, value in params.items() if value not in (None, ""))
+ADMIN_MEDIA = forms.Media(
+    css={"all": ["oversight/admin/reports.css"]}, js=["oversight/admin/copy.js"]
+)
 
 
 def progress_bar(request: ReportRequest):
@@ -132,24 +62,44 @@ def download_url(report_id) -> str:
     return reverse("admin:oversight_issuedreport_download", args=[report_id])
 
 
+def verify_url() -> str:
+    return reverse("admin:oversight_issuedreport_verify")
+
+
+def order_url(kind: str) -> str:
+    return reverse(f"admin:oversight_reportrequest_order_{kind}")
+
+
+def report_buttons(report_id):
+    """The two actions people come to a finished report for, as labelled buttons."""
+    return format_html(
+        '<span class="report-actions"><a class="button" href="{}">Download PDF</a> '
+        '<a class="button" href="{}">Verify a copy</a></span>',
+        download_url(report_id),
+        verify_url(),
+    )
+
+
+def with_system_names(queryset):
+    """Annotates `system_name` from the parameters' slug, in the same query as the rows."""
+    return queryset.annotate(
+        _system_slug=KeyTextTransform("system", "params"),
+        system_name=Subquery(
+            AISystem.objects.filter(slug=OuterRef("_system_slug")).values("name")[:1]
+        ),
+    )
+
+
 @admin.register(ReportRequest)
 class ReportRequestAdmin(ScopedAdminMixin, EvidenceMixin, admin.ModelAdmin):
-    list_display = [
-        "requested_at",
-        "kind",
-        "parameters",
-        "status",
-        "progress_display",
-        "requested_by",
-        "requested_via",
-        "download",
-    ]
+    # Four columns, so the list fits 1366 px beside the navigation and the filters.
+    list_display = ["requested", "report", "state", "download"]
     list_filter = ["kind", "status", "requested_via"]
     list_select_related = ["requested_by"]
     date_hierarchy = "requested_at"
-    readonly_fields = ["parameters", "progress_display", "download", "params_json"]
+    readonly_fields = ["parameters", "progress_display", "download"]
     fieldsets = [
-        (None, {"fields": ["kind", "params_json", "requested_by", "requested_via"]}),
+        (None, {"fields": ["kind", "parameters", "requested_by", "requested_via"]}),
         (
             "Progress",
             {
@@ -167,11 +117,37 @@ class ReportRequestAdmin(ScopedAdminMixin, EvidenceMixin, admin.ModelAdmin):
         ("Report", {"fields": ["report_id", "download"]}),
     ]
 
-    params_json = json_display("params")
+    @property
+    def media(self):
+        return super().media + ADMIN_MEDIA
 
     @admin.display(description="parameters")
     def parameters(self, obj):
-        return describe_params(obj.params)
+        return parameters_html(obj.kind, obj.params, system_name=getattr(obj, "system_name", None))
+
+    @admin.display(description="requested", ordering="requested_at")
+    def requested(self, obj):
+        by = obj.requested_by.get_username() if obj.requested_by else "-"
+        return format_html(
+            '{}<br><span class="report-subtitle">by {} · {}</span>',
+            local_time(obj.requested_at),
+            by,
+            obj.get_requested_via_display(),
+        )
+
+    @admin.display(description="report", ordering="kind")
+    def report(self, obj):
+        return format_html(
+            '<span class="report-title">{}</span>{}',
+            obj.get_kind_display(),
+            self.parameters(obj),
+        )
+
+    @admin.display(description="status", ordering="status")
+    def state(self, obj):
+        if obj.status in (ReportStatus.QUEUED, ReportStatus.RUNNING):
+            return format_html("{}<br>{}", obj.get_status_display(), progress_bar(obj))
+        return obj.get_status_display()
 
     @admin.display(description="progress")
     def progress_display(self, obj):
@@ -181,7 +157,12 @@ class ReportRequestAdmin(ScopedAdminMixin, EvidenceMixin, admin.ModelAdmin):
     def download(self, obj):
         if obj.status != ReportStatus.DONE:
             return "-"
-        return format_html('<a href="{}">Download PDF</a>', download_url(obj.report_id))
+        return format_html(
+            '<a class="button" href="{}">Download PDF</a>', download_url(obj.report_id)
+        )
+
+    def get_queryset(self, request):
+        return with_system_names(super().get_queryset(request))
 
     def has_add_permission(self, request):
         return request.user.has_perm("oversight.add_reportrequest")
@@ -193,15 +174,77 @@ class ReportRequestAdmin(ScopedAdminMixin, EvidenceMixin, admin.ModelAdmin):
         fields = [field.name for field in self.model._meta.get_fields() if field.concrete]
         return [*fields, *self.readonly_fields]
 
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            # One URL per report type (no free-form argument): each is a page of its own.
+            *(
+                path(
+                    f"order/{kind}/",
+                    view(partial(self.order_view, kind=kind)),
+                    name=f"oversight_reportrequest_order_{kind}",
+                )
+                for kind in ORDER_FORMS
+            ),
+            *super().get_urls(),
+        ]
+
+    def _context(self, request, **context):
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "media": self.media,
+            **context,
+        }
+
     def add_view(self, request, form_url="", extra_context=None):
+        """Which report? One link per type, each to its own small form."""
         if not self.has_add_permission(request):
             raise PermissionDenied
-        form = ReportRequestForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
+        choices = [
+            {
+                "kind": kind,
+                "label": form.title,
+                "description": form.description,
+                "url": order_url(kind),
+            }
+            for kind, form in ORDER_FORMS.items()
+        ]
+        request.current_app = self.admin_site.name
+        return TemplateResponse(
+            request,
+            "admin/oversight/reportrequest/order_choice.html",
+            self._context(request, title="Order a report", choices=choices),
+        )
+
+    def _case_queryset(self, request):
+        # The cases this person sees in the case admin: a dossier names no other case.
+        return self.admin_site._registry[Case].get_queryset(request)
+
+    def order_view(self, request, kind):
+        """The small form of one report type, in front of `request_report`."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form_class = ORDER_FORMS.get(kind)
+        if form_class is None:
+            raise Http404("There is no such report type.")
+        data = request.POST if request.method == "POST" else None
+        kwargs = {}
+        found = None
+        if form_class is CaseDossierForm:
+            cases = self._case_queryset(request)
+            kwargs["cases"] = cases
+            query = request.GET.get("q", "").strip()
+            if query:
+                found = list(search_cases(cases, query))
+            if data is None and request.GET.get("case"):
+                kwargs["initial"] = {"case": request.GET["case"]}
+        form = form_class(data, **kwargs)
+        if data is not None and form.is_valid():
             try:
                 report_request = request_report(
                     user=request.user,
-                    kind=form.cleaned_data["kind"],
+                    kind=form.kind,
                     params=form.report_params(),
                     via=RequestedVia.ADMIN,
                 )
@@ -210,51 +253,65 @@ class ReportRequestAdmin(ScopedAdminMixin, EvidenceMixin, admin.ModelAdmin):
             else:
                 self.message_user(
                     request,
-                    f"Requested: {report_request.get_kind_display()}. It is being generated; "
-                    "this page shows its progress.",
+                    f"Ordered: {report_request.get_kind_display()}. It is being generated; "
+                    "this page shows its progress and, when it is ready, the download.",
                     messages.SUCCESS,
                 )
                 return redirect(
                     reverse("admin:oversight_reportrequest_change", args=[report_request.pk])
                 )
+        request.current_app = self.admin_site.name
         return TemplateResponse(
             request,
             "admin/oversight/reportrequest/request_form.html",
-            {
-                **self.admin_site.each_context(request),
-                "opts": self.model._meta,
-                "title": "Request a report",
-                "form": form,
-            },
+            self._context(
+                request,
+                title=form_class.title,
+                description=form_class.description,
+                form=form,
+                kind=kind,
+                is_dossier=form_class is CaseDossierForm,
+                query=request.GET.get("q", ""),
+                found=found,
+            ),
         )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.scoped_object(request, object_id)
+        extra = {
+            "parameter_items": parameter_items(
+                obj.kind, obj.params, system_name=getattr(obj, "system_name", None)
+            ),
+            "report_buttons": report_buttons(obj.report_id)
+            if obj.status == ReportStatus.DONE
+            else None,
+        }
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
 
 @admin.register(IssuedReport)
-class IssuedReportAdmin(ViewOnlyAdmin):
+class IssuedReportAdmin(ReportVerifyMixin, ViewOnlyAdmin):
     list_display = [
-        "generated_at",
-        "title",
-        "subtitle",
-        "kind",
-        "requested_by",
-        "page_count",
-        "size",
+        "generated",
+        "report",
+        "pages",
+        "size_display",
         "short_sha256",
         "download",
     ]
     list_filter = ["kind", "generated_at"]
     list_select_related = ["requested_by"]
     search_fields = ["=sha256", "title"]
-    readonly_fields = ["download", "params_json"]
+    readonly_fields = ["download", "parameters", "size_display"]
     fieldsets = [
-        (None, {"fields": ["title", "subtitle", "kind", "params_json", "request"]}),
+        (None, {"fields": ["title", "subtitle", "kind", "parameters", "request"]}),
         ("Issued", {"fields": ["generated_at", "requested_by", "download"]}),
         (
             "Fingerprints",
             {
                 "fields": [
                     "sha256",
-                    "size",
+                    "size_display",
                     "page_count",
                     "data_sha256",
                     "ledger_sequence",
@@ -264,19 +321,55 @@ class IssuedReportAdmin(ViewOnlyAdmin):
         ),
     ]
 
-    params_json = json_display("params")
+    @property
+    def media(self):
+        return super().media + ADMIN_MEDIA
+
+    @admin.display(description="generated", ordering="generated_at")
+    def generated(self, obj):
+        by = obj.requested_by.get_username() if obj.requested_by else "schedule or command line"
+        return format_html(
+            '{}<br><span class="report-subtitle">for {}</span>', local_time(obj.generated_at), by
+        )
+
+    @admin.display(description="pages", ordering="page_count")
+    def pages(self, obj):
+        return obj.page_count
+
+    @admin.display(description="report", ordering="title")
+    def report(self, obj):
+        return format_html(
+            '<span class="report-title">{}</span><br><span class="report-subtitle">{}</span>',
+            obj.title,
+            obj.subtitle,
+        )
+
+    @admin.display(description="parameters")
+    def parameters(self, obj):
+        return parameters_html(obj.kind, obj.params, system_name=getattr(obj, "system_name", None))
+
+    @admin.display(description="size", ordering="size")
+    def size_display(self, obj):
+        return format_html('<span title="{} bytes">{}</span>', obj.size, human_size(obj.size))
 
     @admin.display(description="SHA-256")
     def short_sha256(self, obj):
-        return format_html('<code title="{}">{}…</code>', obj.sha256, obj.sha256[:12])
+        return format_html(
+            '<code class="sha-short" title="{}">{}…</code> '
+            '<button type="button" class="button copy-value" data-copy="{}" '
+            'title="Copy the full SHA-256">Copy</button>',
+            obj.sha256,
+            obj.sha256[:8],
+            obj.sha256,
+        )
 
     @admin.display(description="PDF")
     def download(self, obj):
-        return format_html('<a href="{}">Download</a>', download_url(obj.pk))
+        return format_html('<a class="button" href="{}">Download</a>', download_url(obj.pk))
 
     def get_queryset(self, request):
-        # The PDF bytes are read only by the download.
-        return super().get_queryset(request).defer("content")
+        # The PDF bytes are read only by the download (and the verification, by hash).
+        return with_system_names(super().get_queryset(request).defer("content"))
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -286,8 +379,18 @@ class IssuedReportAdmin(ViewOnlyAdmin):
                 view(self.download_view),
                 name="oversight_issuedreport_download",
             ),
+            path("verify/", view(self.verify_view), name="oversight_issuedreport_verify"),
             *super().get_urls(),
         ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra = {"verify_url": verify_url()}
+        return super().changelist_view(request, {**extra, **(extra_context or {})})
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.scoped_object(request, object_id)
+        extra = {"report_buttons": report_buttons(obj.pk)}
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
     def download_view(self, request, report_id):
         if not request.user.has_perm("oversight.view_issuedreport"):
@@ -301,10 +404,3 @@ class IssuedReportAdmin(ViewOnlyAdmin):
             as_attachment=True, filename=report_filename(report)
         )
         return response
-
-
-def report_filename(report: IssuedReport) -> str:
-    """ASCII letters, digits and dashes only: the title comes from data people typed."""
-    parts = [slugify(report.title)[:60] or report.kind, slugify(report.subtitle)[:40]]
-    parts.append(str(report.pk)[:8])
-    return "-".join(part for part in parts if part) + ".pdf"

@@ -1,6 +1,9 @@
 """The audit ledger in the admin: every event field shown, nothing writable."""
 
+import datetime
+
 import pytest
+import time_machine
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
@@ -40,10 +43,13 @@ def test_changelist_shows_sequence_time_actor_action_object_and_hash(compliance_
     assert response.status_code == 200
     html = response.content.decode()
     assert "rev-anna (Person)" in html
-    assert "case.decided" in html
+    assert '<span title="case.decided">Case decided</span>' in html
     assert event.hash[:12] in html
-    case_url = reverse("admin:oversight_case_change", args=[event.object_id])
-    assert f'<a href="{case_url}">oversight.case:{event.object_id}</a>' in html
+    case = event.object_id
+    case_url = reverse("admin:oversight_case_change", args=[case])
+    name = str(CaseFactory._meta.model.objects.get(pk=case))
+    assert f'<a href="{case_url}" title="{case}">Case: {name}</a>' in html
+    assert f"oversight.case:{case}" not in html
     # Newest first.
     assert [e.sequence for e in response.context["cl"].result_list] == [2, 1]
 
@@ -81,7 +87,9 @@ def test_object_without_an_admin_page_is_shown_as_text(admin_client):
 
     response = admin_client.get(reverse("admin:audit_auditevent_change", args=[event.pk]))
 
-    assert "reports.report:7" in response.content.decode()
+    html = response.content.decode()
+    assert "reports.report: 7 (not found)" in html
+    assert "<code>ledger.note</code>" in html  # an unknown code is shown as it is
 
 
 def test_changelist_links_to_the_verification_page(compliance_client):
@@ -151,3 +159,50 @@ def test_staff_without_the_audit_view_permission_cannot_verify(client, event):
     assert client.get(url).status_code == 403
     assert client.post(url, {"scope": "all"}).status_code == 403
     assert not LedgerVerification.objects.exists()
+
+
+def test_times_are_shown_in_the_viewers_time_zone_with_the_zone(compliance_client, settings):
+    settings.TIME_ZONE = "Europe/Berlin"
+    with time_machine.travel(datetime.datetime(2026, 7, 1, 10, 0, 5, tzinfo=datetime.UTC)):
+        append_event(actor=Actor.system(), action="auth.login")
+
+    html = compliance_client.get(reverse("admin:audit_auditevent_changelist")).content.decode()
+
+    assert "1 Jul 2026, 12:00:05 CEST" in html
+    assert "Signed in" in html
+
+
+def test_the_action_filter_offers_labels_and_filters_by_code(compliance_client, event):
+    url = reverse("admin:audit_auditevent_changelist")
+
+    response = compliance_client.get(url, {"action": "case.opened"})
+
+    assert [e.action for e in response.context["cl"].result_list] == ["case.opened"]
+    assert ">Case opened</a>" in compliance_client.get(url).content.decode()
+
+
+def test_object_names_cost_one_query_per_object_type_not_per_row(
+    compliance_client, django_assert_max_num_queries
+):
+    from tests.factories import IssuedReportFactory
+
+    for _ in range(10):
+        case = CaseFactory()
+        append_event(actor=Actor.system(), action="case.opened", obj=case)
+        append_event(actor=Actor.system(), action="report.generated", obj=IssuedReportFactory())
+    url = reverse("admin:audit_auditevent_changelist")
+    compliance_client.get(url)
+
+    with django_assert_max_num_queries(10):
+        response = compliance_client.get(url)
+
+    assert response.content.decode().count("Case: Case ") == 10
+
+
+def test_the_verify_buttons_are_styled_as_admin_buttons(compliance_client, event):
+    create_daily_checkpoint()
+
+    page = compliance_client.get(reverse("admin:audit_auditevent_verify")).content.decode()
+
+    assert 'value="all" class="button default"' in page
+    assert 'value="since_checkpoint" class="button"' in page

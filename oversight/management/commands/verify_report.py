@@ -5,8 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from oversight.reports.verification import Verdict, check_copy
-from oversight.services.reports import sha256_of
+from oversight.services.report_verification import COPY, FOREIGN, verify_report_bytes
 
 # Exit codes, as `diff` uses them: 0 the same, 1 different, 2 trouble; 3 is the middle verdict.
 EXIT_ISSUED = 0
@@ -35,34 +34,18 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Cannot read {path}: {error.strerror or error}.", returncode=EXIT_UNREADABLE
             ) from None
-        digest = sha256_of(content)
-        check = check_copy(content)
-        signature = check.signature
-        if signature.ok:
-            signature_line = (
-                f"PDF signature: intact, covers the whole file, signed by {signature.signer} "
-                f"(certificate sha256 {signature.signer_sha256}"
-                + (", this installation's signing certificate)" if signature.trusted else ")")
-            )
-        elif signature.present and signature.intact:
-            signature_line = (
-                "PDF signature: intact, but the file was changed or added to after signing"
-            )
-        elif signature.present:
-            signature_line = "PDF signature: BROKEN, the signed bytes were changed" + (
-                f" ({signature.problem})" if signature.problem else ""
-            )
-        else:
-            signature_line = f"PDF signature: none ({signature.problem})"
-        if check.verdict == Verdict.FOREIGN:
+        # The same verdict as the admin's "Verify a PDF" page.
+        verdict = verify_report_bytes(content)
+        digest, signature_line = verdict.sha256, verdict.signature_line
+        if verdict.code == FOREIGN:
             raise CommandError(
                 f"NOT a report of this system: {path}, sha256 {digest}. Its content differs "
                 "from every report this system issued, and it names none of them. "
                 f"{signature_line}.",
                 returncode=EXIT_NOT_OURS,
             )
-        report = check.report
-        if check.verdict == Verdict.COPY:
+        report = verdict.report
+        if verdict.code == COPY:
             raise CommandError(
                 f"A re-saved copy of report {report.pk}: content unverifiable, compare with the "
                 f"issued original. {path} names report {report.pk} ({report}) but its bytes "

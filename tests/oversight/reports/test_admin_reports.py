@@ -2,6 +2,7 @@
 
 import datetime
 import hashlib
+import uuid
 
 import pytest
 import time_machine
@@ -13,6 +14,7 @@ from oversight.roles import COMPLIANCE_OFFICER, REVIEWER
 from oversight.tasks import generate_report
 from tests.factories import (
     AISystemFactory,
+    CaseFactory,
     IssuedReportFactory,
     ReportRequestFactory,
     UserFactory,
@@ -23,6 +25,7 @@ pytestmark = pytest.mark.django_db
 NOW = datetime.datetime(2026, 6, 15, 9, 30, tzinfo=datetime.UTC)
 REQUESTS = "/admin/oversight/reportrequest/"
 ADD = REQUESTS + "add/"
+ORDER = REQUESTS + "order/{}/"
 ISSUED = "/admin/oversight/issuedreport/"
 
 
@@ -57,9 +60,8 @@ def test_a_compliance_officer_requests_watches_and_downloads_a_report(
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            ADD,
+            ORDER.format("oversight"),
             {
-                "kind": "oversight",
                 "ai_system": "refund-bot",
                 "start": "2026-05-01",
                 "end": "2026-05-31",
@@ -104,7 +106,10 @@ def test_a_compliance_officer_requests_watches_and_downloads_a_report(
     assert download.status_code == 200
     assert download["Content-Type"] == "application/pdf"
     assert download["Content-Disposition"].startswith('attachment; filename="')
-    assert download["Content-Disposition"].endswith(f'-{str(issued.pk)[:8]}.pdf"')
+    assert download["Content-Disposition"] == (
+        'attachment; filename="oversight-report_refund-bot_2026-05-01_2026-05-31_'
+        f'{str(issued.pk)[:8]}.pdf"'
+    )
     assert download.content == bytes(issued.content)
     assert download.content.startswith(b"%PDF")
     assert hashlib.sha256(download.content).hexdigest() == issued.sha256
@@ -114,43 +119,48 @@ def test_a_compliance_officer_requests_watches_and_downloads_a_report(
 
 
 @pytest.mark.parametrize(
-    ("data", "field", "message"),
+    ("kind", "data", "field", "message"),
     [
         (
-            {"kind": "oversight", "start": "2026-05-01", "end": "2026-05-31"},
+            "oversight",
+            {"start": "2026-05-01", "end": "2026-05-31"},
             "ai_system",
-            "Choose the AI system the oversight report is about.",
+            "This field is required.",
         ),
         (
-            {"kind": "oversight", "ai_system": "refund-bot", "end": "2026-05-31"},
+            "oversight",
+            {"ai_system": "refund-bot", "end": "2026-05-31"},
             "start",
-            "Give the first day of the period.",
+            "This field is required.",
         ),
         (
-            {
-                "kind": "oversight",
-                "ai_system": "refund-bot",
-                "start": "2026-05-31",
-                "end": "2026-05-01",
-            },
+            "oversight",
+            {"ai_system": "refund-bot", "start": "2026-05-31", "end": "2026-05-01"},
             "end",
             "The period must end on or after its first day.",
         ),
-        ({"kind": "authority"}, "as_of", "Give the day the authority register shows."),
+        ("authority", {}, "as_of", "This field is required."),
         (
-            {"kind": "literacy", "team": "Nobody"},
+            "literacy",
+            {"as_of": "2026-06-01", "team": "Nobody"},
             "team",
             "Select a valid choice. That choice is not one of the available choices.",
         ),
-        ({"kind": "dossier", "case": "12"}, "case", "Enter a valid UUID."),
+        (
+            "dossier",
+            {"case": "12"},
+            "case",
+            "“12” is not a case id: give the 8-character short id shown with the case "
+            "(e.g. c4e414fb) or its full id, or search below.",
+        ),
     ],
 )
-def test_the_form_asks_for_what_the_report_type_needs_and_creates_nothing(
-    client, officer, data, field, message
+def test_each_form_asks_for_what_its_report_needs_and_creates_nothing(
+    client, officer, kind, data, field, message
 ):
     AISystemFactory(slug="refund-bot")
 
-    response = client.post(ADD, data)
+    response = client.post(ORDER.format(kind), data)
 
     assert response.status_code == 200
     assert message in response.context["form"].errors[field]
@@ -158,7 +168,7 @@ def test_the_form_asks_for_what_the_report_type_needs_and_creates_nothing(
 
 
 def test_a_refusal_of_the_service_shows_on_the_form(client, officer):
-    response = client.post(ADD, {"kind": "authority", "as_of": "2026-07-01"})
+    response = client.post(ORDER.format("authority"), {"as_of": "2026-07-01"})
 
     assert response.status_code == 200
     assert response.context["form"].non_field_errors() == [
@@ -172,7 +182,7 @@ def test_a_reviewer_may_not_request_see_or_download_reports(client):
     client.force_login(person(REVIEWER))
 
     assert client.get(ADD).status_code == 403
-    assert client.post(ADD, {"kind": "authority", "as_of": "2026-06-01"}).status_code == 403
+    assert client.post(ORDER.format("authority"), {"as_of": "2026-06-01"}).status_code == 403
     assert client.get(REQUESTS).status_code == 403
     assert client.get(ISSUED).status_code == 403
     assert client.get(download_url(report.pk)).status_code == 403
@@ -195,13 +205,18 @@ def test_issued_reports_are_view_only(client, officer):
     assert IssuedReport.objects.get().title == report.title
 
 
-def test_the_download_file_name_is_safe_whatever_the_title(client, officer):
-    report = IssuedReportFactory(title='../../etc/"passwd"\r\nX-Evil: 1', subtitle="Mai–Juni")
+def test_the_download_file_name_is_built_from_safe_parts_whatever_the_title(client, officer):
+    report = IssuedReportFactory(
+        kind="authority",
+        params={"as_of": "2026-06-01"},
+        title='../../etc/"passwd"\r\nX-Evil: 1',
+        subtitle="Mai–Juni",
+    )
 
     response = client.get(download_url(report.pk))
 
     assert response["Content-Disposition"] == (
-        f'attachment; filename="etcpasswd-x-evil-1-maijuni-{str(report.pk)[:8]}.pdf"'
+        f'attachment; filename="authority-register_2026-06-01_{str(report.pk)[:8]}.pdf"'
     )
 
 
@@ -234,3 +249,166 @@ def test_the_issued_report_list_runs_a_fixed_number_of_queries_without_the_pdfs(
     assert response.context["cl"].result_count == 5
     listing = [query["sql"] for query in captured if "oversight_issuedreport" in query["sql"]]
     assert not any('"content"' in sql for sql in listing)
+
+
+# One small form per report type (#16 point 5) ---------------------------------------------
+
+
+def test_the_order_page_links_one_small_form_per_report_type(client, officer):
+    listing = client.get(REQUESTS).content.decode()
+    assert f'<a href="{ADD}" class="addlink">Order a report</a>' in listing
+    page = client.get(ADD).content.decode()
+
+    for kind in ["oversight", "authority", "literacy", "dossier"]:
+        assert f'href="{ORDER.format(kind)}"' in page
+    authority = client.get(ORDER.format("authority"))
+    assert list(authority.context["form"].fields) == ["as_of"]
+    dossier = client.get(ORDER.format("dossier"))
+    assert list(dossier.context["form"].fields) == ["case"]
+    assert list(client.get(ORDER.format("oversight")).context["form"].fields) == [
+        "ai_system",
+        "start",
+        "end",
+    ]
+    assert client.get(ORDER.format("nonsense")).status_code != 200  # no such form
+
+
+def test_a_dossier_is_ordered_by_the_short_id_shown_everywhere(client, officer):
+    case = CaseFactory()
+
+    response = client.post(ORDER.format("dossier"), {"case": str(case.pk)[:8].upper()})
+
+    request = ReportRequest.objects.get()
+    assert response.status_code == 302
+    assert (request.kind, request.params) == ("dossier", {"case": str(case.pk)})
+    assert AuditEvent.objects.filter(action="report.requested").count() == 1
+
+
+def test_a_dossier_by_full_id_still_works(client, officer):
+    case = CaseFactory()
+
+    client.post(ORDER.format("dossier"), {"case": str(case.pk)})
+
+    assert ReportRequest.objects.get().params == {"case": str(case.pk)}
+
+
+def case_with_id(text: str):
+    return CaseFactory(id=uuid.UUID(text))
+
+
+def test_an_ambiguous_short_id_is_refused_with_the_candidates_and_nothing_is_ordered(
+    client, officer
+):
+    first = case_with_id("c4e414fb-0000-4000-8000-000000000001")
+    second = case_with_id("c4e414fb-0000-4000-8000-000000000002")
+    events = AuditEvent.objects.count()
+
+    response = client.post(ORDER.format("dossier"), {"case": "c4e414fb"})
+
+    assert response.status_code == 200
+    [message] = response.context["form"].errors["case"]
+    assert message == (
+        f"The short id c4e414fb names more than one case ({first.pk}, {second.pk}): give the "
+        "full id, or search below and choose one."
+    )
+    assert ReportRequest.objects.count() == 0
+    assert AuditEvent.objects.count() == events
+
+
+def test_an_unknown_short_id_is_refused_and_nothing_is_ordered(client, officer):
+    case_with_id("c4e414fb-0000-4000-8000-000000000001")
+    events = AuditEvent.objects.count()
+
+    response = client.post(ORDER.format("dossier"), {"case": "c4e414fc"})
+
+    assert response.context["form"].errors["case"] == [
+        "There is no case c4e414fc that you can see."
+    ]
+    assert ReportRequest.objects.count() == 0
+    assert AuditEvent.objects.count() == events
+
+
+def test_the_dossier_form_finds_cases_by_search_and_fills_the_chosen_one(client, officer):
+    wanted = CaseFactory(subject_ref="cust-4711")
+    CaseFactory(subject_ref="cust-0815")
+
+    page = client.get(ORDER.format("dossier"), {"q": "cust-4711"})
+
+    assert [case.pk for case in page.context["found"]] == [wanted.pk]
+    assert f"?case={wanted.pk}" in page.content.decode()
+    chosen = client.get(ORDER.format("dossier"), {"case": str(wanted.pk)})
+    assert chosen.context["form"]["case"].value() == str(wanted.pk)
+    by_short_id = client.get(ORDER.format("dossier"), {"q": str(wanted.pk)[:8]})
+    assert [case.pk for case in by_short_id.context["found"]] == [wanted.pk]
+
+
+def test_the_request_page_shows_labelled_parameters_and_the_download_at_the_top(client, officer):
+    AISystemFactory(slug="support-assistant", name="Support assistant")
+    report = IssuedReportFactory(
+        request__kind="oversight",
+        request__params={"system": "support-assistant", "start": "2026-05-01", "end": "2026-05-31"},
+    )
+
+    page = client.get(f"{REQUESTS}{report.request.pk}/change/").content.decode()
+
+    top = page.index('class="report-status')
+    assert top < page.index("<fieldset")
+    assert page.index(download_url(report.pk), top) < page.index("<fieldset")
+    assert "Verify a copy" in page[top : page.index("<fieldset")]
+    assert "<dt>AI system</dt><dd>Support assistant (support-assistant)</dd>" in page
+    assert "<dt>Period</dt><dd>1 May 2026 – 31 May 2026</dd>" in page
+    assert '{"system"' not in page and "&quot;system&quot;" not in page
+    listing = client.get(REQUESTS).content.decode()
+    assert "<dt>AI system</dt><dd>Support assistant (support-assistant)</dd>" in listing
+
+
+# The issued-report list at 1366 px (#16 point 3) ------------------------------------------
+
+
+def test_the_issued_list_shows_sizes_short_hashes_to_copy_and_download_buttons(client, officer):
+    report = IssuedReportFactory(content=b"%PDF-" + b"x" * (420 * 1024))
+
+    page = client.get(ISSUED).content.decode()
+
+    assert ">420 KB<" in page
+    assert f'data-copy="{report.sha256}"' in page
+    assert f"{report.sha256[:8]}…" in page
+    assert f'<a class="button" href="{download_url(report.pk)}">Download</a>' in page
+    assert 'href="/admin/oversight/issuedreport/verify/"' in page
+    assert "oversight/admin/copy.js" in page
+    detail = client.get(f"{ISSUED}{report.pk}/change/").content.decode()
+    assert "Download PDF" in detail and "Verify a copy" in detail
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "name"),
+    [
+        (
+            "oversight",
+            {"system": "support-assistant", "start": "2026-09-01", "end": "2026-09-30"},
+            "oversight-report_support-assistant_2026-09-01_2026-09-30_{id}.pdf",
+        ),
+        ("authority", {"as_of": "2026-09-30"}, "authority-register_2026-09-30_{id}.pdf"),
+        (
+            "literacy",
+            {"as_of": "2026-09-30", "system": None, "team": "Refund Desk (EU)"},
+            "ai-literacy-register_2026-09-30_refund-desk-eu_{id}.pdf",
+        ),
+        (
+            "dossier",
+            {"case": "c4e414fb-05e2-5bf9-82f8-90c416814678"},
+            "case-dossier_case-c4e414fb_{id}.pdf",
+        ),
+    ],
+)
+def test_download_file_names_are_built_from_short_safe_parts_and_end_with_the_id(
+    client, officer, kind, params, name
+):
+    report = IssuedReportFactory(
+        kind=kind, params=params, title="A very long title " * 16, subtitle="x" * 300
+    )
+
+    response = client.get(download_url(report.pk))
+
+    expected = name.format(id=str(report.pk)[:8])
+    assert response["Content-Disposition"] == f'attachment; filename="{expected}"'
