@@ -30,6 +30,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_q.models import OrmQ, Schedule, Task
+from simple_history.admin import SimpleHistoryAdmin
 
 from audit.models import AuditEvent
 from audit.services.ledger import Actor, append_event
@@ -708,3 +709,23 @@ def test_site_pages_answer_as_the_role_allows(client, world, role):
                 problems.append(f"{role} {url}: {response.status_code}: {problem}")
 
     assert not problems, "\n".join(problems)
+
+
+HISTORY_MODELS = [
+    model for model in MODELS if isinstance(admin.site._registry[model], SimpleHistoryAdmin)
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", HISTORY_MODELS, ids=lambda model: model._meta.label)
+def test_a_malformed_past_version_id_answers_404_on_every_history_admin(client, world, model):
+    # Found by trying it: simple-history passed the URL's version id straight to a query on
+    # the whole-number history id, so `history/abc/` was a server error (500) even for a
+    # superuser, on every model with history.
+    client.force_login(User.objects.get(username="matrix-admin"))
+    obj = world.objects[model]["inside"]
+    history_url = reverse(f"admin:{_info(model)}_history", args=[obj.pk])
+
+    response = answer(client, "GET", f"{history_url}not-a-number/")
+
+    assert response.status_code == 404

@@ -9,7 +9,7 @@ import json
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404
 from django.utils.html import format_html
@@ -77,6 +77,13 @@ class ScopedAdminMixin:
         # simple-history then finds the version by object id and version id together, so a
         # visible object's URL cannot show another object's past version.
         self.scoped_object(request, object_id)
+        # simple-history passes the URL's version id straight to a query on the whole-number
+        # history id, where anything else is a ValueError (500): such a page does not exist.
+        try:
+            self.model.history.model._meta.pk.to_python(version_id)
+        except ValidationError:
+            message = f"No past version {version_id!r} of this {self.opts.verbose_name}."
+            raise Http404(message) from None
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 

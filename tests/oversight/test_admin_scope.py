@@ -154,3 +154,20 @@ def test_every_admin_of_our_apps_resolves_objects_through_its_scoped_queryset(mo
         f"{model._meta.label}'s admin must inherit oversight.admin.common.ScopedAdminMixin "
         "(HistoryAdmin, ViewOnlyHistoryAdmin and ViewOnlyAdmin already do)."
     )
+
+
+@pytest.mark.parametrize("version_id", ["not-a-number", "1e3", "%20"])
+def test_a_malformed_past_version_id_answers_404_not_a_server_error(
+    client, reviewer_world, version_id
+):
+    # History ids are whole numbers; anything else in the URL is a page that does not exist.
+    superuser = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(superuser)
+    visible = reviewer_world["visible"]
+    rows = visible.history.count()
+    history_url = reverse("admin:oversight_case_history", args=[visible.pk])
+
+    response = client.get(f"{history_url}{version_id}/")
+
+    assert response.status_code == 404
+    assert visible.history.count() == rows
