@@ -30,6 +30,7 @@ Exit status: 0 when nothing acknowledged is missing and no 500 was answered, 1 o
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import glob
 import os
@@ -201,6 +202,10 @@ def app_env(database_url: str) -> dict[str, str]:
         WEBHOOK_TIMEOUT_SECONDS="5",
         TASK_LEASE_MARGIN_SECONDS="5",
         OUTBOX_GRACE_SECONDS="5",
+        # DEBUG=0 refuses to start without a ledger signing key: a throw-away one (32 raw
+        # bytes, base64), and webhooks may go to the local receiver on loopback.
+        LEDGER_SIGNING_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
+        WEBHOOK_ALLOWED_TARGETS=HOST,
     )
     return env
 

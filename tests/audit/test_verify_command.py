@@ -37,8 +37,26 @@ def test_an_intact_ledger_prints_ok_with_the_count_and_head_and_is_recorded():
     )
 
 
-def test_an_empty_ledger_is_ok_with_nothing_checked():
-    assert verify_audit().splitlines() == [f"OK: 0 events, head {'0' * 64}"]
+NO_ANCHORS = (
+    "No anchors: no signed checkpoint and no issued report vouches for this ledger, so only its "
+    "chain was checked (a deleted tail or an emptied ledger passes that). Check it against an "
+    "anchor kept outside the product: verify_audit --anchor FILE."
+)
+
+
+def test_an_empty_ledger_is_ok_with_nothing_checked_and_says_no_anchor_vouches_for_it():
+    assert verify_audit().splitlines() == [f"OK: 0 events, head {'0' * 64}", NO_ANCHORS]
+
+
+def test_a_ledger_without_anchors_says_so_and_one_with_a_checkpoint_does_not():
+    events(3)
+    assert verify_audit().splitlines()[-1] == NO_ANCHORS
+
+    create_daily_checkpoint()
+
+    output = verify_audit()
+    assert NO_ANCHORS not in output
+    assert "Anchors intact: 1 signed checkpoints, 0 issued reports." in output
 
 
 @pytest.mark.parametrize(

@@ -61,6 +61,8 @@ CLUSTER_ENV = {
     "WEBHOOK_TIMEOUT_SECONDS": "10",
     "TASK_LEASE_MARGIN_SECONDS": "2",
     "OUTBOX_GRACE_SECONDS": "1",
+    # The receiver is on loopback, which the callback policy refuses unless allowed.
+    "WEBHOOK_ALLOWED_TARGETS": "127.0.0.1",
 }
 
 

@@ -101,6 +101,17 @@ class Command(BaseCommand):
                     f"{anchors.unsigned_checkpoints} checkpoints from before signing carry no "
                     "signature: checked against the chain, but they vouch for nothing."
                 )
+        elif anchors is not None:
+            # An insider who empties or shortens the ledger also removes its checkpoints and
+            # reports: then the chain alone is consistent, so say that nothing vouches for it.
+            self.stdout.write(
+                self.style.WARNING(
+                    "No anchors: no signed checkpoint and no issued report vouches for this "
+                    "ledger, so only its chain was checked (a deleted tail or an emptied ledger "
+                    "passes that). Check it against an anchor kept outside the product: "
+                    "verify_audit --anchor FILE."
+                )
+            )
         if export_anchor:
             self._export(Path(export_anchor))
 
