@@ -132,9 +132,6 @@ def cluster_env() -> dict[str, str]:
     env["SECRET_KEY"] = settings.SECRET_KEY
     if settings.FIELD_ENCRYPTION_KEY:
         env["FIELD_ENCRYPTION_KEY"] = settings.FIELD_ENCRYPTION_KEY
-    # The worker calls the test's loopback receiver: the SSRF policy refuses loopback unless
-    # its allow-list names it.
-    env["WEBHOOK_ALLOWED_TARGETS"] = "127.0.0.1"
     # Checkpoints the worker signs are signed with the test's key, not a generated one.
     env["LEDGER_SIGNING_KEY"] = settings.LEDGER_SIGNING_KEY
     env["DJANGO_SETTINGS_MODULE"] = "hitl_project.settings"
