@@ -128,6 +128,7 @@ def evaluate_guardrail(guardrail: Guardrail, *, now: datetime.datetime) -> Guard
                     journey=guardrail.journey,
                     reason=reason,
                     guardrail=True,
+                    at=now,
                     payload={
                         "guardrail": guardrail.pk,
                         "kind": guardrail.kind,

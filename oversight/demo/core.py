@@ -33,6 +33,8 @@ from literacy.models import (
     TrainingRequirement,
 )
 from literacy.services.completions import record_completion
+from oversight.demo.records import demo_id, save_dated
+from oversight.demo.story import tell_the_story
 from oversight.models import (
     AISystem,
     AISystemUserObjectPermission,
@@ -66,7 +68,6 @@ from oversight.services.configuration import save_judgement_point
 from oversight.services.gate import GateRequest, ProposedAction, server_signals
 from oversight.services.triggers import evaluate_trigger
 
-DEMO_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://hitl-oversight.example/demo/lumen-home")
 SYSTEM_SLUG = "support-assistant"
 CURRENCY = "GBP"
 EMAIL_DOMAIN = "lumenhome.example"
@@ -170,11 +171,6 @@ class _Run:
 SET_UP_DAYS_AGO = 101
 
 
-def demo_id(name: str) -> uuid.UUID:
-    """A stable id for a demo record that has no natural key (cases, decisions...)."""
-    return uuid.uuid5(DEMO_NAMESPACE, name)
-
-
 def foreign_data() -> list[str]:
     """Describe what in the database is not demo data; an empty list means demo data only.
 
@@ -229,6 +225,7 @@ def seed_demo(*, force: bool = False) -> SeedResult:
         _override_reasons(run)
         _training(run)
         _grants(run)
+        tell_the_story(run)
         _cases(run)
         _automated_evaluations(run)
         if run.result.created_anything:
@@ -342,7 +339,7 @@ JOURNEYS = (
         "Refunds",
         "Refunds on orders: damaged, late, missing or double-charged items.",
         ("order_id", "customer_tier"),
-        "0.05",
+        "0.03",
         1440,
     ),
     _JourneySpec(
@@ -358,7 +355,7 @@ JOURNEYS = (
         "Identity verification",
         "Checking who the customer is before changing an address, an e-mail or a payment card.",
         ("account_id", "verification_channel"),
-        "0.10",
+        "0.05",
         240,
     ),
 )
@@ -460,7 +457,8 @@ POINTS = (
         240,
         Priority.NORMAL,
         (*REFUND_OPTIONS, "ask the customer for details"),
-        (("confidence", Operator.LT, 0.7),),
+        # raised to 0.75 in the story (oversight.demo.story), after an override cluster
+        (("confidence", Operator.LT, 0.6),),
     ),
     _PointSpec(
         "refunds",
@@ -686,7 +684,6 @@ COMPLETIONS = (
     ("reviewer", "ai-literacy-basics", 100, "92"),
     ("reviewer", "overriding-the-support-assistant", 40, "72"),
     ("senior", "ai-literacy-basics", 120, "95"),
-    ("senior", "data-protection-for-reviewers", 115, "90"),
     ("senior", "overriding-the-support-assistant", 110, "86"),
     ("lead", "ai-literacy-basics", 130, "97"),
     ("lead", "data-protection-for-reviewers", 125, "91"),
@@ -700,6 +697,10 @@ COMPLETIONS = (
 )
 EXPIRING_COMPLETION = ("reviewer", "data-protection-for-reviewers", "88")
 EXPIRING_IN_DAYS = 19
+# (username, module slug, lapsed days ago, renewed days ago, scores): training that ran out
+# during the story and was renewed. The senior reviewer decided nothing in between
+# (oversight.demo.story asks for current training before anyone decides).
+LAPSED_AND_RENEWED = (("senior", "data-protection-for-reviewers", 40, 28, ("90", "93")),)
 
 
 def _training(run: _Run) -> None:
@@ -762,9 +763,18 @@ def _completions(run: _Run) -> None:
     validity = run.versions[slug].validity_months
     expires = run.today + datetime.timedelta(days=EXPIRING_IN_DAYS)
     planned.append((username, slug, add_months(expires, -validity), score))
+    for username, slug, lapsed, renewed, (first_score, renewal_score) in LAPSED_AND_RENEWED:
+        lapsed_on = run.today - datetime.timedelta(days=lapsed)
+        validity = run.versions[slug].validity_months
+        planned.append((username, slug, add_months(lapsed_on, -validity), first_score))
+        planned.append(
+            (username, slug, run.today - datetime.timedelta(days=renewed), renewal_score)
+        )
     for username, slug, completed_on, score in planned:
         user, version = run.users[username], run.versions[slug]
-        if TrainingCompletion.objects.filter(user=user, module_version=version).exists():
+        if TrainingCompletion.objects.filter(
+            user=user, module_version=version, completed_on=completed_on
+        ).exists():
             run.result.count("training completions", created=False)
             continue
         record_completion(
@@ -1543,7 +1553,7 @@ def _case(run: _Run, spec: _CaseSpec, case_id: uuid.UUID) -> None:
     )
     # Opened for the AI system, not by a person: the history row names no user.
     case._change_reason = f"Demo data: opened by seed_demo for AI system {run.system.slug}"
-    _save(case, by=None, at=opened_at)
+    save_dated(case, by=None, at=opened_at)
     del case._change_reason  # the reason of this save only, not of the decisions' saves
     case.judgement_points.set(points)
     run.result.count("cases", created=True)
@@ -1569,24 +1579,12 @@ def _case(run: _Run, spec: _CaseSpec, case_id: uuid.UUID) -> None:
         _outcome(run, spec.outcome, key=spec.key, case=case, evaluation=evaluation)
 
 
-def _save(record: models.Model, *, by, at: datetime.datetime | None = None) -> None:
-    """Validate and save with `by` as history user and `at` as the history row's time (the
-    moment it happened in the story; now when None)."""
-    record.full_clean()
-    record._history_user = by
-    if at is not None:
-        record._history_date = at
-    elif hasattr(record, "_history_date"):
-        del record._history_date  # an earlier save's moment is not this one's
-    record.save()
-
-
 def _claim(run: _Run, case: Case, reviewer) -> None:
     case.status = CaseStatus.CLAIMED
     case.claimed_by = reviewer
     case.claimed_at = run.now - datetime.timedelta(minutes=12)
     case.claim_expires_at = case.claimed_at + datetime.timedelta(minutes=30)
-    _save(case, by=reviewer, at=case.claimed_at)
+    save_dated(case, by=reviewer, at=case.claimed_at)
     append_event(
         actor=Actor.for_user(reviewer),
         action="case.claimed",
@@ -1636,7 +1634,7 @@ def _decision(run: _Run, case: Case, spec: _CaseSpec, decision_spec: _DecisionSp
         case.status = CaseStatus.DECIDED
         case.decided_at = decided_at
     case.claimed_by = case.claimed_at = case.claim_expires_at = None
-    _save(case, by=reviewer, at=decided_at)
+    save_dated(case, by=reviewer, at=decided_at)
     append_event(
         actor=Actor.for_user(reviewer),
         action="case.decided",
@@ -1676,7 +1674,7 @@ def _outcome(
         reported_by=run.system,
     )
     outcome._change_reason = f"Demo data: reported by seed_demo for AI system {run.system.slug}"
-    _save(outcome, by=None, at=outcome.reported_at)
+    save_dated(outcome, by=None, at=outcome.reported_at)
     run.result.count("outcomes", created=True)
     append_event(
         actor=Actor.system("seed_demo"),
