@@ -700,7 +700,7 @@ EXPIRING_IN_DAYS = 19
 # (username, module slug, lapsed days ago, renewed days ago, scores): training that ran out
 # during the story and was renewed. The senior reviewer decided nothing in between
 # (oversight.demo.story asks for current training before anyone decides).
-LAPSED_AND_RENEWED = (("senior", "data-protection-for-reviewers", 40, 28, ("90", "93")),)
+LAPSED_AND_RENEWED = (("senior", "data-protection-for-reviewers", 45, 33, ("90", "93")),)
 
 
 def _training(run: _Run) -> None:

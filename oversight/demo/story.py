@@ -123,10 +123,13 @@ SENTIMENT = (-0.85, 0.7, 0.35)
 POLICY_TERMS = ("chargeback", "legal action", "ombudsman", "cancel contract")
 
 # The story's moments, in days before today, with the hour (UTC) where it matters.
-CLUSTER = {"first_day": 62, "last_day": 51}  # the assistant's faulty update was live
-PAUSE = (51, 15)  # the override-rate guardrail paused refunds
-THRESHOLD = (50, 9, 0.75)  # the manager raised low-confidence refunds from 0.6 to this
-RESUME = (50, 10)  # and resumed automation
+# The override-rate guardrail paused refunds on a Tuesday afternoon seven weeks back (a working
+# day whatever the day of seeding); the faulty update had been live for CLUSTER_DAYS before.
+PAUSE = {"weeks_ago": 7, "weekday": 1, "hour": 15}
+CLUSTER_DAYS = 11
+# The next morning the manager raised low-confidence refunds from 0.6 to this, then resumed.
+THRESHOLD = {"hour": 9, "value": 0.75}
+RESUME = {"hour": 10}
 OVERRIDDEN_POINT = ("refunds", "low-confidence")
 
 GUARDRAILS = (
@@ -141,8 +144,8 @@ GUARDRAILS = (
 OVERRIDE_SHARE = {"usual": 0.1, "cluster": 0.75, "after": 0.06}
 AUDIT_DISAGREE_SHARE = {"usual": 0.06, "cluster": 0.35}
 # Minutes from opening to decision: log-normal with this median and spread, per priority.
-DELAY = {Priority.URGENT: (35, 0.8), Priority.HIGH: (70, 0.9), Priority.NORMAL: (150, 1.0),
-         Priority.LOW: (600, 0.9)}  # fmt: skip
+DELAY = {Priority.URGENT: (25, 0.7), Priority.HIGH: (35, 0.8), Priority.NORMAL: (80, 0.9),
+         Priority.LOW: (420, 0.8)}  # fmt: skip
 OUTCOME_SHARE = {"case": 0.45, "automated": 0.15}
 
 # Who decides what: (username, grant key) by required level, in the order tried. A grant's
@@ -155,7 +158,7 @@ DECIDERS = {
                   ("manager", "manager-system")),
 }  # fmt: skip
 # Weights of the deciders above (the reviewer works the queues, the manager rarely steps in).
-WEIGHTS = {"reviewer": 6, "senior": 4, "lead": 3, "manager": 1}
+WEIGHTS = {"reviewer": 10, "senior": 4, "lead": 3, "manager": 1}
 
 RATIONALES = {
     DecisionOutcome.APPROVE: (
@@ -212,22 +215,22 @@ def tell_the_story(run) -> None:
     story.tell()
 
 
-def _moment(run, days_ago: int, hour: int, minute: int = 0) -> datetime.datetime:
-    day = run.today - datetime.timedelta(days=days_ago)
-    return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=datetime.UTC)
+def _at(day: datetime.date, hour: int) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(hour), tzinfo=datetime.UTC)
 
 
 class _Story:
     def __init__(self, run):
         self.run = run
         self.rng = random.Random(SEED)
-        self.pause_at = _moment(run, *PAUSE)
-        self.resume_at = _moment(run, *RESUME)
-        self.threshold_at = _moment(run, THRESHOLD[0], THRESHOLD[1])
-        self.cluster = (
-            _moment(run, CLUSTER["first_day"], 0),
-            _moment(run, CLUSTER["last_day"], 23, 59),
-        )
+        monday = run.today - datetime.timedelta(days=run.today.weekday())
+        pause_day = monday - datetime.timedelta(weeks=PAUSE["weeks_ago"], days=-PAUSE["weekday"])
+        next_day = pause_day + datetime.timedelta(days=1)
+        self.pause_at = _at(pause_day, PAUSE["hour"])
+        self.threshold_at = _at(next_day, THRESHOLD["hour"])
+        self.resume_at = _at(next_day, RESUME["hour"])
+        # the faulty update was live until the vendor's fix, the morning of the resume
+        self.cluster = (_at(pause_day - datetime.timedelta(days=CLUSTER_DAYS), 0), self.resume_at)
         self.cases = 0
         self.decisions = 0
         self.outcomes = 0
@@ -310,7 +313,7 @@ class _Story:
         return calls
 
     def _in_cluster(self, at: datetime.datetime) -> bool:
-        return self.cluster[0] <= at <= self.cluster[1]
+        return self.cluster[0] <= at < self.cluster[1]
 
     def _call(self, n: int, journey: str, at: datetime.datetime) -> _Call:
         rng = self.rng
@@ -695,7 +698,7 @@ class _Story:
         apply_threshold(
             user=manager,
             condition_or_point=point,
-            new_threshold=THRESHOLD[2],
+            new_threshold=THRESHOLD["value"],
             target_rate=0.1,
             note=(
                 "Refund declines near the return window were overridden again and again since "
