@@ -34,7 +34,7 @@ from literacy.models import (
 )
 from literacy.services.completions import record_completion
 from oversight.demo.records import demo_id, save_dated
-from oversight.demo.story import tell_the_story
+from oversight.demo.story import summarise_gate_days, tell_the_story
 from oversight.models import (
     AISystem,
     AISystemUserObjectPermission,
@@ -229,6 +229,7 @@ def seed_demo(*, force: bool = False) -> SeedResult:
         _cases(run)
         _automated_evaluations(run)
         if run.result.created_anything:
+            summarise_gate_days(run)
             append_event(
                 actor=Actor.system("seed_demo"),
                 action="demo.seeded",

@@ -41,16 +41,17 @@ from oversight.models import (
     DecisionStage,
     GateEvaluation,
     Guardrail,
+    GuardrailEvaluation,
     GuardrailKind,
     Outcome,
     Priority,
     Route,
     RouteReason,
 )
-from oversight.services.automation import resume_journey
+from oversight.services.automation import pause_journey, resume_journey
 from oversight.services.calibration import apply_threshold
 from oversight.services.gate import GateRequest, ProposedAction, server_signals
-from oversight.services.guardrails import evaluate_guardrail, save_guardrail
+from oversight.services.guardrails import describe_breach, measure, save_guardrail
 from oversight.services.rollups import recompute_gate_days, roll_up_gate_days
 from oversight.services.triggers import evaluate_trigger
 
@@ -61,8 +62,8 @@ MARKER = "story:marker"  # the first case of the story: when it exists, the stor
 
 # Mean gate calls per journey on (a weekday, a weekend day).
 DAILY_CALLS = {
-    "refunds": (17, 6),
-    "billing-disputes": (10, 4),
+    "refunds": (16, 6),
+    "billing-disputes": (9, 4),
     "identity-verification": (7, 3),
 }
 # Hours of the day (UTC) the assistant is busy, with their weights.
@@ -112,14 +113,14 @@ CONTEXT = {
     },
 }
 
-# Per journey: (confidence as triangular low, high, mode), sentiment likewise, and further
-# signals drawn by `_signals`.
+# Per journey: the assistant's confidence, a beta distribution (alpha, beta): mostly sure of
+# itself, with a tail of doubtful answers. Sentiment: triangular (low, high, mode).
 CONFIDENCE = {
-    "refunds": (0.5, 0.99, 0.9),
-    "billing-disputes": (0.6, 0.99, 0.9),
-    "identity-verification": (0.6, 0.99, 0.9),
+    "refunds": (12, 1.6),
+    "billing-disputes": (11, 1.5),
+    "identity-verification": (12, 1.4),
 }
-SENTIMENT = (-0.85, 0.7, 0.35)
+SENTIMENT = (-0.8, 0.7, 0.35)
 POLICY_TERMS = ("chargeback", "legal action", "ombudsman", "cancel contract")
 
 # The story's moments, in days before today, with the hour (UTC) where it matters.
@@ -127,6 +128,8 @@ POLICY_TERMS = ("chargeback", "legal action", "ombudsman", "cancel contract")
 # day whatever the day of seeding); the faulty update had been live for CLUSTER_DAYS before.
 PAUSE = {"weeks_ago": 7, "weekday": 1, "hour": 15}
 CLUSTER_DAYS = 11
+# Share of the faulty update's refund answers that were declines on top of the usual ones.
+CLUSTER_EXTRA_DECLINES = 0.25
 # The next morning the manager raised low-confidence refunds from 0.6 to this, then resumed.
 THRESHOLD = {"hour": 9, "value": 0.75}
 RESUME = {"hour": 10}
@@ -134,7 +137,7 @@ OVERRIDDEN_POINT = ("refunds", "low-confidence")
 
 GUARDRAILS = (
     # journey, kind, threshold, window, min sample
-    ("refunds", GuardrailKind.OVERRIDE_RATE_MAX, "0.3", 20, 10),
+    ("refunds", GuardrailKind.OVERRIDE_RATE_MAX, "0.25", 20, 10),
     ("billing-disputes", GuardrailKind.MEDIAN_CUSTOMER_EFFORT_MAX, "5", 50, 10),
     ("identity-verification", GuardrailKind.SAMPLE_AUDIT_DISAGREEMENT_MAX, "0.4", 30, 10),
 )
@@ -215,6 +218,13 @@ def tell_the_story(run) -> None:
     story.tell()
 
 
+def summarise_gate_days(run) -> None:
+    """GateDay summaries for the back-dated days (and any later ones not summarised yet), so the
+    dashboard's trends read them; run once every call of the seeding is written."""
+    recompute_gate_days(run.today - datetime.timedelta(days=STORY_DAYS + 1), run.today)
+    roll_up_gate_days(now=run.now)
+
+
 def _at(day: datetime.date, hour: int) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time(hour), tzinfo=datetime.UTC)
 
@@ -245,21 +255,17 @@ class _Story:
         for point in cache[journey]:
             conditions = [(c.signal, c.operator, c.value) for c in point.conditions.all()]
             version = point.version
-            if (journey, point.slug) == OVERRIDDEN_POINT and at < self.threshold_at:
+            # told before the change is applied: the point still stands at its first version
+            if (journey, point.slug) == OVERRIDDEN_POINT and at >= self.threshold_at:
+                version = point.version + 1
                 conditions = [
-                    (s, o, self.first_threshold if s == "confidence" else v)
-                    for s, o, v in conditions
+                    (s, o, THRESHOLD["value"] if s == "confidence" else v) for s, o, v in conditions
                 ]
-                version = 1
             rules.append((point, version, conditions))
         return rules
 
     def tell(self) -> None:
         run = self.run
-        point = run.points[OVERRIDDEN_POINT]
-        self.first_threshold = next(
-            c.value for c in point.conditions.all() if c.signal == "confidence"
-        )
         self._guardrails()
         calls = self._calls()
         evaluations = self._evaluations(calls)
@@ -268,8 +274,6 @@ class _Story:
                 self._case(call, evaluations[call.n])
         self._automated_outcomes(calls, evaluations)
         self._pause_and_resume()
-        recompute_gate_days(run.today - datetime.timedelta(days=STORY_DAYS + 1), run.today)
-        roll_up_gate_days(now=run.now)
         run.result.count("gate evaluations", created=True, number=len(calls))
         run.result.count("cases", created=True, number=self.cases)
         run.result.count("decisions", created=True, number=self.decisions)
@@ -321,9 +325,12 @@ class _Story:
         action_type, _, amounts, irreversible, reply = rng.choices(
             actions, [a[1] for a in actions]
         )[0]
+        faulty = journey == "refunds" and self._in_cluster(at)
+        if faulty and rng.random() < CLUSTER_EXTRA_DECLINES:
+            action_type, _, amounts, irreversible, reply = ACTIONS["refunds"][1]
         amount = Decimal(f"{rng.uniform(*amounts):.2f}") if amounts else None
-        signals = {"confidence": round(rng.triangular(*CONFIDENCE[journey]), 2)}
-        if journey == "refunds" and action_type == "decline_refund" and self._in_cluster(at):
+        signals = {"confidence": min(0.99, round(rng.betavariate(*CONFIDENCE[journey]), 2))}
+        if faulty and action_type == "decline_refund":
             # the faulty update: declines near the return window, with middling confidence
             signals["confidence"] = round(rng.uniform(0.5, 0.78), 2)
         signals["sentiment"] = round(rng.triangular(*SENTIMENT), 2)
@@ -686,14 +693,42 @@ class _Story:
 
     # The pause, the threshold change, the resume ----------------------------------------------
 
+    def _guardrail_pause(self, guardrail: Guardrail) -> None:
+        """What `evaluate_guardrail` does at the pause's moment: measure, pause through the stop
+        button's service, keep the look. Without its e-mail to the managers: they were told
+        back then, and seeding a demo sends no mail."""
+        value, size = measure(guardrail, now=self.pause_at)
+        if value is None or Decimal(str(value)) <= guardrail.threshold:
+            # the story's tables no longer tell it: fix them
+            raise RuntimeError(f"The override cluster did not pause refunds: {value} of {size}")
+        pause_journey(
+            journey=guardrail.journey,
+            reason=describe_breach(guardrail, value, size),
+            guardrail=True,
+            at=self.pause_at,
+            payload={
+                "guardrail": guardrail.pk,
+                "kind": guardrail.kind,
+                "value": value,
+                "threshold": str(guardrail.threshold),
+                "window": guardrail.window,
+                "sample_size": size,
+            },
+        )
+        GuardrailEvaluation.objects.create(
+            guardrail=guardrail,
+            evaluated_at=self.pause_at,
+            value=value,
+            sample_size=size,
+            threshold=guardrail.threshold,
+            breached=True,
+            paused_automation=True,
+        )
+
     def _pause_and_resume(self) -> None:
         run = self.run
         manager = run.users["manager"]
-        look = evaluate_guardrail(self.guardrails["refunds"], now=self.pause_at)
-        if not look.paused_automation:  # the story's tables no longer tell it: fix them
-            raise RuntimeError(
-                f"The override cluster did not pause refunds: {look.value} {look.sample_size}"
-            )
+        self._guardrail_pause(self.guardrails["refunds"])
         point = run.points[OVERRIDDEN_POINT]
         apply_threshold(
             user=manager,

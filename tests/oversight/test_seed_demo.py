@@ -11,6 +11,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -21,13 +22,18 @@ from oversight.demo import AUTOMATED, CASES, DEMO_LOGINS, SYSTEM_SLUG, demo_id
 from oversight.models import (
     AISystem,
     AuthorityGrant,
+    AutomationState,
     Case,
     CaseStatus,
     Combinator,
     Decision,
     DecisionOutcome,
     DecisionStage,
+    GateDay,
     GateEvaluation,
+    GuardrailEvaluation,
+    Journey,
+    JudgementPoint,
     Outcome,
     Route,
     RouteReason,
@@ -277,3 +283,156 @@ def test_the_demo_gate_calls_span_the_days_of_the_story():
         call_days | {today}
     )
     assert len(call_days) >= 60
+
+
+# The 90-day story (oversight.demo.story) ----------------------------------------------------
+
+
+def test_the_story_has_calls_on_most_days_and_a_few_hundred_cases():
+    today = timezone.now().date()
+    first = today - datetime.timedelta(days=90)
+    calls = GateEvaluation.objects.filter(created_at__date__gte=first)
+    days = set(calls.values_list("created_at__date", flat=True))
+    assert len(days) >= 60
+    assert 2000 <= calls.count() <= 5000
+    assert 200 <= Case.objects.count() <= 400
+    # weekday rhythm: an average weekday is busier than an average weekend day
+    per_day = {day: calls.filter(created_at__date=day).count() for day in days}
+    weekdays = [n for day, n in per_day.items() if day.weekday() < 5]
+    weekends = [n for day, n in per_day.items() if day.weekday() >= 5]
+    assert sum(weekdays) / len(weekdays) > 1.5 * sum(weekends) / len(weekends)
+
+
+def test_the_dashboard_summaries_cover_the_back_dated_days():
+    """GateDay rows are what the dashboard's trend reads for whole days."""
+    today = timezone.now().date()
+    rolled = dict(
+        GateDay.objects.values("day").annotate(calls=Sum("gate_calls")).values_list("day", "calls")
+    )
+    stored = dict(
+        GateEvaluation.objects.filter(created_at__date__lt=today)
+        .values("created_at__date")
+        .annotate(calls=Count("pk"))
+        .values_list("created_at__date", "calls")
+    )
+    assert rolled == stored
+    last_30 = [day for day in rolled if day >= today - datetime.timedelta(days=30)]
+    assert len(last_30) >= 25
+
+
+def test_an_override_cluster_led_to_a_threshold_change_after_which_overrides_drop():
+    point = JudgementPoint.objects.get(journey__slug="refunds", slug="low-confidence")
+    assert point.version == 2
+    changed = point.history.get(version=2).history_date
+    assert point.history.get(version=1).history_date < changed < timezone.now()
+    assert point.conditions.get(signal="confidence").value == 0.75
+    event = AuditEvent.objects.get(action="judgement_point.threshold_applied")
+    assert (event.payload["old_threshold"], event.payload["new_threshold"]) == (0.6, 0.75)
+    assert event.payload["note"]
+
+    decisions = Decision.objects.filter(case__judgement_points=point)
+    window = datetime.timedelta(days=21)
+    before = decisions.filter(decided_at__gte=changed - window, decided_at__lt=changed)
+    after = decisions.filter(decided_at__gte=changed, decided_at__lt=changed + window)
+    rate_before = before.filter(is_override=True).count() / before.count()
+    rate_after = after.filter(is_override=True).count() / after.count()
+    assert rate_before >= 0.4
+    assert rate_after < rate_before / 3
+    # the calls before the change were judged by version 1, those after by version 2
+    for evaluation in GateEvaluation.objects.filter(journey=point.journey).exclude(matched=[]):
+        for match in evaluation.matched:
+            if match["slug"] == point.slug:
+                assert match["version"] == (1 if evaluation.created_at < changed else 2)
+
+
+def test_a_guardrail_paused_the_journey_and_a_manager_resumed_it():
+    journey = Journey.objects.get(slug="refunds")
+    assert journey.automation_state == AutomationState.RUNNING
+    rows = list(journey.history.order_by("history_date"))
+    states = [row.automation_state for row in rows]
+    assert states == [
+        AutomationState.RUNNING,
+        AutomationState.PAUSED_BY_GUARDRAIL,
+        AutomationState.RUNNING,
+    ]
+    paused, resumed = rows[1], rows[2]
+    assert paused.paused_reason.startswith("Guardrail breached")
+    assert paused.history_user is None
+    assert resumed.history_user.username == "manager"
+    assert paused.history_date < resumed.history_date < timezone.now()
+    look = GuardrailEvaluation.objects.get(paused_automation=True)
+    assert look.breached and look.evaluated_at == paused.history_date
+    assert AuditEvent.objects.get(action="automation.paused").payload["reason"]
+    assert AuditEvent.objects.get(action="automation.resumed").payload["note"]
+    # while paused, every call of the journey went to a person
+    during = GateEvaluation.objects.filter(
+        journey=journey,
+        created_at__gte=paused.history_date,
+        created_at__lt=resumed.history_date,
+    )
+    assert during.exists()
+    assert set(during.values_list("route", flat=True)) == {Route.HUMAN}
+    assert Case.objects.filter(route_reason=RouteReason.AUTOMATION_PAUSED).exists()
+
+
+def test_a_training_lapsed_and_was_renewed():
+    today = timezone.localdate()
+    lapsed = TrainingCompletion.objects.filter(expires_on__lt=today, passed=True)
+    assert lapsed.exists()
+    for completion in lapsed:
+        assert TrainingCompletion.objects.filter(
+            user=completion.user,
+            module_version__module=completion.module_version.module,
+            completed_on__gt=completion.expires_on,
+            expires_on__gt=today,
+        ).exists()
+
+
+def test_nobody_decides_without_current_training():
+    completions = list(
+        TrainingCompletion.objects.filter(passed=True).select_related("module_version")
+    )
+    decisions = Decision.objects.select_related("authority_level").prefetch_related(
+        "authority_level__training_requirements"
+    )
+    for decision in decisions:
+        on = decision.decided_at.date()
+        held = {
+            c.module_version.module_id
+            for c in completions
+            if c.user_id == decision.reviewer_id and c.completed_on <= on < c.expires_on
+        }
+        required = {r.module_id for r in decision.authority_level.training_requirements.all()}
+        assert required <= held, (decision.reviewer, on)
+
+
+def test_decisions_take_realistic_times_and_some_breach_their_sla():
+    waits = sorted(
+        (case.decided_at - case.opened_at).total_seconds() / 60
+        for case in Case.objects.filter(status=CaseStatus.DECIDED)
+    )
+    median = waits[len(waits) // 2]
+    assert 10 <= median <= 8 * 60
+    assert all(wait > 0 for wait in waits)
+    decided = Case.objects.filter(status=CaseStatus.DECIDED)
+    breached = decided.filter(sla_breached_at__isnull=False)
+    assert 0.05 <= breached.count() / decided.count() <= 0.35
+    for case in breached:
+        assert case.sla_breached_at == case.sla_deadline < case.decided_at
+    assert set(Decision.objects.values_list("reviewer__username", flat=True)) >= {
+        "reviewer",
+        "senior",
+        "lead",
+    }
+
+
+def test_outcomes_follow_a_share_of_cases_and_automated_calls():
+    on_cases = Outcome.objects.filter(case__isnull=False)
+    on_calls = Outcome.objects.filter(case__isnull=True, evaluation__route=Route.AUTOMATE)
+    assert on_cases.count() >= 0.2 * Case.objects.filter(status=CaseStatus.DECIDED).count()
+    assert on_calls.count() >= 0.05 * GateEvaluation.objects.filter(route=Route.AUTOMATE).count()
+    for field in ("complaint", "reversed", "repeat_contact"):
+        assert Outcome.objects.filter(**{field: True}).exists(), field
+    for outcome in on_cases.select_related("case"):
+        assert outcome.reported_at > outcome.case.decided_at
+    assert Outcome.objects.filter(reported_at__gt=timezone.now()).count() == 0
