@@ -412,28 +412,40 @@ def _activity_section(system: AISystem, period: Period) -> dict:
     }
 
 
+PAUSED = "automation.paused"
+
+
+def _moment(value) -> datetime.datetime | None:
+    """A moment from an event's payload (ISO text), aware; None when absent."""
+    if not value:
+        return None
+    moment = datetime.datetime.fromisoformat(str(value))
+    return timezone.make_aware(moment, datetime.UTC) if timezone.is_naive(moment) else moment
+
+
 def _stops_section(system: AISystem, period: Period) -> dict:
     events = queries.pause_events(ai_system=system, period=period, limit=MAX_PAUSE_EVENTS)
     rows = []
     for event in events.rows:
         payload = event.payload or {}
+        # When it took effect: the payload says so when the pause or resume was dated (the
+        # demo's story); otherwise the moment the event was recorded.
+        moment = _moment(payload.get("paused_at" if event.action == PAUSED else "resumed_at"))
+        moment = moment or event.occurred_at
         paused_for = None
         if event.action == "automation.resumed":
-            paused_at = (payload.get("paused") or {}).get("paused_at")
-            if paused_at:
-                started = datetime.datetime.fromisoformat(str(paused_at))
-                if timezone.is_naive(started):
-                    started = timezone.make_aware(started, datetime.UTC)
-                paused_for = (event.occurred_at - started).total_seconds()
+            started = _moment((payload.get("paused") or {}).get("paused_at"))
+            if started:
+                paused_for = (moment - started).total_seconds()
         by_guardrail = event.action == "automation.paused" and payload.get("state") == (
             "paused_by_guardrail"
         )
         rows.append(
             {
                 "sequence": event.sequence,
-                "at": _when(event.occurred_at),
+                "at": _when(moment),
                 "journey": payload.get("journey"),
-                "action": "Paused" if event.action == "automation.paused" else "Resumed",
+                "action": "Paused" if event.action == PAUSED else "Resumed",
                 "by": ("Guardrail" if by_guardrail else event.actor_label) or "–",
                 "why": payload.get("reason") or payload.get("note") or "",
                 "paused_for_seconds": paused_for,

@@ -85,6 +85,9 @@ def pause_journey(
                 "ai_system": journey.ai_system.slug,
                 "state": journey.automation_state,
                 "reason": reason,
+                # the moment it took effect, which a dated pause (`at`) sets apart from the
+                # event's own time
+                "paused_at": now,
                 **(payload or {}),
             },
         )
@@ -116,7 +119,8 @@ def resume_journey(*, journey: Journey, by, note: str, at=None) -> Journey:
         journey.paused_at = None
         journey.paused_by = None
         journey._history_user = by
-        journey._history_date = at or timezone.now()
+        resumed_at = at or timezone.now()
+        journey._history_date = resumed_at
         journey.save(
             update_fields=[
                 "automation_state",
@@ -134,6 +138,7 @@ def resume_journey(*, journey: Journey, by, note: str, at=None) -> Journey:
                 "journey": journey.slug,
                 "ai_system": journey.ai_system.slug,
                 "note": note,
+                "resumed_at": resumed_at,
                 "paused": previous,
             },
         )
