@@ -56,7 +56,7 @@ from oversight.services.rollups import recompute_gate_days, roll_up_gate_days
 from oversight.services.triggers import evaluate_trigger
 
 SEED = 16  # issue 16: the demo worth looking at
-STORY_DAYS = 89  # calls on each of the 89 days before today; grants date from 90 days ago
+STORY_DAYS = 89  # calls on today and the 89 days before; grants date from 90 days ago
 CURRENCY = "GBP"
 MARKER = "story:marker"  # the first case of the story: when it exists, the story is told
 
@@ -162,6 +162,11 @@ DECIDERS = {
 }  # fmt: skip
 # Weights of the deciders above (the reviewer works the queues, the manager rarely steps in).
 WEIGHTS = {"reviewer": 10, "senior": 4, "lead": 3, "manager": 1}
+
+# Seconds spent on a decision (low, high). The reviewer approves within a minute or so, every
+# time: the oversight watch flags her as possibly rubber-stamping, a conversation to have.
+TIME_SPENT = {"reviewer": (20, 80), None: (90, 900)}
+ALWAYS_AGREES = {"reviewer"}
 
 RATIONALES = {
     DecisionOutcome.APPROVE: (
@@ -300,7 +305,10 @@ class _Story:
 
     def _calls(self) -> list[_Call]:
         rng, calls = self.rng, []
-        for days_ago in range(STORY_DAYS, 0, -1):
+        # today too, up to an hour ago: the current week's figures are not the featured cases'
+        # alone
+        until = self.run.now - datetime.timedelta(hours=1)
+        for days_ago in range(STORY_DAYS, -1, -1):
             day = self.run.today - datetime.timedelta(days=days_ago)
             weekend = day.weekday() >= 5
             for journey, (weekday_mean, weekend_mean) in DAILY_CALLS.items():
@@ -312,7 +320,8 @@ class _Story:
                         day, datetime.time(hour, rng.randrange(60), rng.randrange(60)),
                         tzinfo=datetime.UTC,
                     )  # fmt: skip
-                    calls.append(self._call(len(calls), journey, at))
+                    if at < until:
+                        calls.append(self._call(len(calls), journey, at))
         calls.sort(key=lambda call: call.at)
         return calls
 
@@ -576,6 +585,8 @@ class _Story:
                 continue
             if override and not level.may_override:
                 continue
+            if outcome == DecisionOutcome.DISAGREE and username in ALWAYS_AGREES:
+                continue
             limit = level.monetary_limit
             over_limit = limit is not None and case.amount and case.amount > limit
             if outcome == DecisionOutcome.APPROVE and over_limit:
@@ -608,7 +619,7 @@ class _Story:
             rationale=self.rng.choice(RATIONALES[outcome]),
             authority_level=grant.level,
             grant=grant,
-            time_spent_seconds=self.rng.randint(60, 900),
+            time_spent_seconds=self.rng.randint(*TIME_SPENT.get(username, TIME_SPENT[None])),
             decided_at=at,
         )
         save_dated(decision, by=reviewer, at=at, validate=False)

@@ -19,6 +19,8 @@ from audit.services.ledger import verify_ledger
 from literacy.expiry import add_months
 from literacy.models import TrainingCompletion
 from oversight.demo import AUTOMATED, CASES, DEMO_LOGINS, SYSTEM_SLUG, demo_id
+from oversight.metrics import Period
+from oversight.metrics.watch import automation_bias_watch
 from oversight.models import (
     AISystem,
     AuthorityGrant,
@@ -436,3 +438,10 @@ def test_outcomes_follow_a_share_of_cases_and_automated_calls():
     for outcome in on_cases.select_related("case"):
         assert outcome.reported_at > outcome.case.decided_at
     assert Outcome.objects.filter(reported_at__gt=timezone.now()).count() == 0
+
+
+def test_the_oversight_watch_has_a_reviewer_to_talk_to():
+    """The demo reviewer approves within a minute or so, every time: the watch flags her."""
+    watch = automation_bias_watch(period=Period.last_days(30))
+    flagged = User.objects.filter(pk__in=[row.reviewer_id for row in watch.flagged])
+    assert list(flagged.values_list("username", flat=True)) == ["reviewer"]
