@@ -11,11 +11,14 @@ back from the day of seeding, so two databases seeded on the same day hold the s
   grant and the training at that moment decides it after a realistic delay (`DELAY`), late
   enough now and then to breach the SLA. Cases and decisions are saved one by one with their
   history rows dated in the story, and each appends its ledger event.
-- `CLUSTER`: the assistant's October update counted refund return windows from the order date,
-  so people overrode its low-confidence refund declines again and again. The override-rate
-  guardrail on refunds (`GUARDRAILS`) paused the journey; the manager raised the point's
-  confidence threshold (`apply_threshold`, a new version of the point) and resumed automation
-  the next morning. Overrides fall back afterwards.
+- `PAUSE`, `CLUSTER_DAYS`: an update of the assistant counted refund return windows from the
+  order date, so people overrode its low-confidence refund declines again and again. The
+  override-rate guardrail on refunds (`GUARDRAILS`) paused the journey seven weeks back; the
+  manager raised the point's confidence threshold (`apply_threshold`, a new version of the
+  point) and resumed automation the next morning. Overrides fall back afterwards.
+- The senior reviewer's data-protection training lapsed and was renewed (`training`): nobody
+  decides without the grant and the training in force at that moment. The reviewer approves
+  within a minute, every time (`TIME_SPENT`): the oversight watch flags her.
 - Outcomes (effort, repeat contact, complaint, reversal) on a share of cases and automated calls,
   reported days later, worse where the assistant was wrong.
 
