@@ -41,6 +41,7 @@ from oversight.models import (
     RouteReason,
     TriggerCondition,
 )
+from oversight.selectors import authority_register
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("seeded_demo")]
 
@@ -445,3 +446,13 @@ def test_the_oversight_watch_has_a_reviewer_to_talk_to():
     watch = automation_bias_watch(period=Period.last_days(30))
     flagged = User.objects.filter(pk__in=[row.reviewer_id for row in watch.flagged])
     assert list(flagged.values_list("username", flat=True)) == ["reviewer"]
+
+
+def test_the_authority_register_shows_the_lapse_while_it_lasted():
+    def senior_training(days_ago: int) -> set[bool]:
+        rows = authority_register(timezone.now() - datetime.timedelta(days=days_ago))
+        return {row.training_current for row in rows if row.user.username == "senior"}
+
+    assert senior_training(50) == {True}
+    assert senior_training(40) == {False}
+    assert senior_training(20) == {True}
