@@ -218,9 +218,17 @@ def story_exists() -> bool:
 
 
 def tell_the_story(run) -> None:
-    """Seed the 90 days, unless they are there already (then count what is found)."""
+    """Seed the 90 days, unless they are there already (then count what is found).
+
+    The story changes configuration (a point's threshold, the journey's pause), so it is told
+    only with configuration created in the same run: a database seeded before the story
+    existed keeps its records as they are (seed a fresh database to see the story).
+    """
     if story_exists():
         run.result.count("story (90 days)", created=False)
+        return
+    points = run.result.tallies.get("judgement points")
+    if points is None or not points.created:
         return
     story = _Story(run)
     story.tell()

@@ -11,8 +11,8 @@ from django.core.management import CommandError, call_command
 from guardian.conf import settings as guardian_settings
 
 from audit.services.ledger import verify_ledger
-from oversight.demo import SYSTEM_SLUG
-from oversight.models import AISystem
+from oversight.demo import SYSTEM_SLUG, demo_id
+from oversight.models import AISystem, Case, JudgementPoint
 from tests.factories import AISystemFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -86,3 +86,20 @@ def test_guardians_anonymous_user_does_not_count_as_other_data():
     seed()
 
     assert AISystem.objects.filter(slug=SYSTEM_SLUG).exists()
+
+
+def test_a_demo_seeded_before_the_story_keeps_its_configuration(monkeypatch):
+    """The story changes a point's threshold and pauses a journey: never on records that were
+    there before the run."""
+    with monkeypatch.context() as patched:
+        patched.setattr("oversight.demo.story._Story.tell", lambda story: None)
+        seed()
+    before = row_counts()
+
+    output = seed()
+
+    assert "nothing created" in output
+    assert row_counts() == before
+    point = JudgementPoint.objects.get(journey__slug="refunds", slug="low-confidence")
+    assert point.version == 1
+    assert not Case.objects.filter(id=demo_id("story:marker")).exists()
