@@ -55,7 +55,7 @@ def seed(*args: str) -> str:
 
 
 def featured_cases():
-    """The hand-told cases (oversight.demo.core.CASES), one in every state."""
+    """The hand-told cases (oversight.demo.featured.CASES), one in every state."""
     return Case.objects.filter(id__in=[demo_id(f"case:{spec.key}") for spec in CASES])
 
 
