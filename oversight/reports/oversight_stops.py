@@ -4,12 +4,12 @@ A person pressing the stop button (or resuming automation) is rare and each pres
 one is listed, whatever the number of guardrail pauses. Guardrails may pause a journey many
 times a month, so they are summarised per journey (how many, first, last, the latest reason as
 the guardrail wrote it). Read from the audit ledger, the stop button's and the guardrails' own
-record; a fixed number of queries plus one per journey a guardrail paused.
+record; a fixed number of queries. A pause or resumption recorded after the fact (dated in
+its payload) is shown at the moment it took effect.
 """
 
 import datetime
 
-from django.db.models import Count, Max, Min
 from django.db.models.fields.json import KT
 from django.utils import timezone
 
@@ -32,17 +32,26 @@ def _duration(seconds: float | None) -> str:
     return f"{minutes:.1f} min" if minutes < 120 else f"{minutes / 60:.1f} h"
 
 
-def _paused_for(event: AuditEvent) -> float | None:
+def _moment(value) -> datetime.datetime | None:
+    """A moment from an event's payload (ISO text), aware; None when absent."""
+    if not value:
+        return None
+    moment = datetime.datetime.fromisoformat(str(value))
+    return timezone.make_aware(moment, datetime.UTC) if timezone.is_naive(moment) else moment
+
+
+def _took_effect(action: str, payload: dict, recorded: datetime.datetime) -> datetime.datetime:
+    """When a pause or resumption took effect: the payload says so when it was dated (a pause
+    recorded after the fact, as in the demo's story); otherwise the moment it was recorded."""
+    return _moment(payload.get("paused_at" if action == PAUSED else "resumed_at")) or recorded
+
+
+def _paused_for(event: AuditEvent, moment: datetime.datetime) -> float | None:
     """How long the journey had been paused when this resumption ended it, in seconds."""
     if event.action != RESUMED:
         return None
-    paused_at = ((event.payload or {}).get("paused") or {}).get("paused_at")
-    if not paused_at:
-        return None
-    started = datetime.datetime.fromisoformat(str(paused_at))
-    if timezone.is_naive(started):
-        started = timezone.make_aware(started, datetime.UTC)
-    return (event.occurred_at - started).total_seconds()
+    started = _moment(((event.payload or {}).get("paused") or {}).get("paused_at"))
+    return None if started is None else (moment - started).total_seconds()
 
 
 def stops_section(*, ai_system: AISystem, period: Period) -> dict:
@@ -60,12 +69,13 @@ def stops_section(*, ai_system: AISystem, period: Period) -> dict:
     rows = []
     for event in manual:
         payload = event.payload or {}
-        seconds = _paused_for(event)
+        moment = _took_effect(event.action, payload, event.occurred_at)
+        seconds = _paused_for(event, moment)
         slug = payload.get("journey")
         rows.append(
             {
                 "sequence": event.sequence,
-                "at": _when(event.occurred_at),
+                "at": _when(moment),
                 "journey": names.get(slug, slug),
                 "action": "Paused" if event.action == PAUSED else "Resumed",
                 "by": event.actor_label or "–",
@@ -77,31 +87,30 @@ def stops_section(*, ai_system: AISystem, period: Period) -> dict:
                 "paused_for": _duration(seconds),
             }
         )
-    per_journey = list(
-        by_guardrail.annotate(journey_slug=KT("payload__journey"))
-        .values("journey_slug")
-        .annotate(pauses=Count("pk"), first=Min("occurred_at"), last=Max("occurred_at"))
-        .order_by("journey_slug")
-    )
-    guardrail_rows = []
-    for row in per_journey:
-        latest = (
-            by_guardrail.filter(payload__journey=row["journey_slug"])
-            .order_by("-sequence")
-            .only("payload")
-            .first()
-        )
-        slug = row["journey_slug"]
-        guardrail_rows.append(
-            {
-                "journey": names.get(slug, slug),
-                "pauses": row["pauses"],
-                "first": _when(row["first"]),
-                "last": _when(row["last"]),
-                # As the guardrail wrote it: never re-cased or reworded.
-                "latest_reason": (latest.payload or {}).get("reason", "") if latest else "",
-            }
-        )
+    # Per journey: how many, first and last (when each took effect), the latest reason. Read as
+    # three small values per pause: a guardrail pauses at most once per hourly check.
+    summary: dict[str, dict] = {}
+    pauses = by_guardrail.annotate(
+        journey_slug=KT("payload__journey"), took_effect=KT("payload__paused_at")
+    ).order_by("sequence")
+    for slug, took_effect, recorded, reason in pauses.values_list(
+        "journey_slug", "took_effect", "occurred_at", KT("payload__reason")
+    ):
+        moment = _moment(took_effect) or recorded
+        row = summary.setdefault(slug, {"pauses": 0, "first": moment, "last": moment})
+        row["pauses"] += 1
+        row["first"], row["last"] = min(row["first"], moment), max(row["last"], moment)
+        row["latest_reason"] = reason or ""  # as the guardrail wrote it: never re-cased
+    guardrail_rows = [
+        {
+            "journey": names.get(slug, slug),
+            "pauses": row["pauses"],
+            "first": _when(row["first"]),
+            "last": _when(row["last"]),
+            "latest_reason": row["latest_reason"],
+        }
+        for slug, row in sorted(summary.items(), key=lambda item: item[0] or "")
+    ]
     return {
         "events": rows,
         "events_total": len(rows) + sum(r["pauses"] for r in guardrail_rows),

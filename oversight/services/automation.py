@@ -27,21 +27,29 @@ def _check_manager(user, journey: Journey, verb: str) -> None:
 
 
 def pause_journey(
-    *, journey: Journey, by=None, reason: str, guardrail: bool = False, payload: dict | None = None
+    *,
+    journey: Journey,
+    by=None,
+    reason: str,
+    guardrail: bool = False,
+    payload: dict | None = None,
+    at=None,
 ) -> Journey:
     """Pause automation of a journey: from now on every gate call goes to a person.
 
     Rules: a person (`by`) must manage the journey or be a superuser; a guardrail pause
     (`guardrail=True`, `by=None`) acts as the guardrails system. A reason is required. Pausing
     a paused journey is refused, so a second stop press (or a guardrail firing again) records
-    nothing twice. `payload` adds the guardrail's figures to the audit event.
+    nothing twice. `payload` adds the guardrail's figures to the audit event. `at` dates the
+    pause and its history row (default now): a guardrail judged at a past moment, or a story
+    told by the demo data, pauses when it happened.
     """
     reason = (reason or "").strip()
     if not guardrail:
         _check_manager(by, journey, "pause")
     if not reason:
         raise InvalidInput("Say why you pause the automation: the reason is required.")
-    now = timezone.now()
+    now = at or timezone.now()
     with transaction.atomic():
         journey = _lock(journey)
         if journey.is_paused:
@@ -57,6 +65,7 @@ def pause_journey(
         journey.paused_at = now
         journey.paused_by = None if guardrail else by
         journey._history_user = None if guardrail else by
+        journey._history_date = now
         journey.save(
             update_fields=[
                 "automation_state",
@@ -76,17 +85,21 @@ def pause_journey(
                 "ai_system": journey.ai_system.slug,
                 "state": journey.automation_state,
                 "reason": reason,
+                # the moment it took effect, which a dated pause (`at`) sets apart from the
+                # event's own time
+                "paused_at": now,
                 **(payload or {}),
             },
         )
     return journey
 
 
-def resume_journey(*, journey: Journey, by, note: str) -> Journey:
+def resume_journey(*, journey: Journey, by, note: str, at=None) -> Journey:
     """Resume automation of a paused journey.
 
     Rules: always a person, a manager of the journey or a superuser, even after a guardrail
-    paused it; a note is required; resuming a running journey is refused.
+    paused it; a note is required; resuming a running journey is refused. `at` dates the
+    history row (default now), for the demo's story told in the past.
     """
     _check_manager(by, journey, "resume")
     note = (note or "").strip()
@@ -106,6 +119,8 @@ def resume_journey(*, journey: Journey, by, note: str) -> Journey:
         journey.paused_at = None
         journey.paused_by = None
         journey._history_user = by
+        resumed_at = at or timezone.now()
+        journey._history_date = resumed_at
         journey.save(
             update_fields=[
                 "automation_state",
@@ -123,6 +138,7 @@ def resume_journey(*, journey: Journey, by, note: str) -> Journey:
                 "journey": journey.slug,
                 "ai_system": journey.ai_system.slug,
                 "note": note,
+                "resumed_at": resumed_at,
                 "paused": previous,
             },
         )

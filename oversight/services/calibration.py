@@ -234,6 +234,7 @@ def apply_threshold(
     target_rate: float,
     note: str,
     period: Period | None = None,
+    at=None,
 ) -> TriggerCondition:
     """Set a new confidence threshold on a judgement point: a new version of the point.
 
@@ -244,7 +245,8 @@ def apply_threshold(
     value changes, the point is saved through `save_judgement_point` (version + 1, history with
     the user) and "judgement_point.threshold_applied" is appended with the old and new
     threshold, the target rate, the bands of `period` (default: the last 30 days) as evidence,
-    and the note. Refused: nothing changes.
+    and the note. Refused: nothing changes. `at` dates the history rows (default now), for
+    the demo's story told in the past.
     """
     condition = _threshold_condition(condition_or_point)
     note = (note or "").strip()
@@ -284,6 +286,8 @@ def apply_threshold(
 
         condition.value = new_threshold
         condition._history_user = user
+        if at is not None:
+            condition._history_date = point._history_date = at
         condition.save(update_fields=["value"])
         point = save_judgement_point(point=point, changed_by=user)
         append_event(

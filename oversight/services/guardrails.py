@@ -91,7 +91,7 @@ def measure(guardrail: Guardrail, *, now: datetime.datetime) -> tuple[float | No
     return value, size
 
 
-def _describe(guardrail: Guardrail, value: float, size: int) -> str:
+def describe_breach(guardrail: Guardrail, value: float, size: int) -> str:
     return (
         f"Guardrail breached: {guardrail.get_kind_display()} — "
         f"{value:.4g} over the last {size} is above {guardrail.threshold.normalize()}."
@@ -122,7 +122,7 @@ def evaluate_guardrail(guardrail: Guardrail, *, now: datetime.datetime) -> Guard
     paused = False
     with transaction.atomic():
         if breached:
-            reason = _describe(guardrail, value, size)
+            reason = describe_breach(guardrail, value, size)
             try:
                 journey = pause_journey(
                     journey=guardrail.journey,

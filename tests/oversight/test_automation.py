@@ -1,5 +1,7 @@
 """The stop button: pause_journey / resume_journey, and the gate while paused (invariant 9)."""
 
+import datetime
+
 import pytest
 import time_machine
 from simple_history.utils import get_history_manager_for_model
@@ -187,3 +189,28 @@ def test_the_admin_action_shows_the_refusal_and_changes_nothing(w, client):
     assert "Only a manager of Credit checker / Credit limits may pause" in response.content.decode()
     assert snapshot(w.credit) == before
     assert GateEvaluation.objects.count() == Case.objects.count() == 0
+
+
+def test_a_pause_and_resume_dated_in_the_past_carry_their_moments(w):
+    """The demo's story pauses and resumes weeks back: history rows, the journey's paused_at
+    and the events' payloads say when it took effect (the ledger keeps its own time)."""
+    paused_at = NOW + datetime.timedelta(days=10)  # after the world was made, before today
+    resumed_at = paused_at + datetime.timedelta(hours=19)
+
+    pause_journey(
+        journey=w.refunds, reason="Override rate 0.45 above 0.25.", guardrail=True, at=paused_at
+    )
+    w.refunds.refresh_from_db()
+    assert w.refunds.paused_at == paused_at
+    resume_journey(journey=w.refunds, by=w.manager, note="Threshold raised.", at=resumed_at)
+
+    rows = list(w.refunds.history.order_by("history_date"))
+    assert [(row.automation_state, row.history_date) for row in rows[-2:]] == [
+        (AutomationState.PAUSED_BY_GUARDRAIL, paused_at),
+        (AutomationState.RUNNING, resumed_at),
+    ]
+    paused = AuditEvent.objects.get(action="automation.paused").payload
+    resumed = AuditEvent.objects.get(action="automation.resumed").payload
+    moment = datetime.datetime.fromisoformat
+    assert moment(paused["paused_at"]) == moment(resumed["paused"]["paused_at"]) == paused_at
+    assert moment(resumed["resumed_at"]) == resumed_at

@@ -397,3 +397,23 @@ def test_the_query_count_does_not_grow_with_the_rows(
     more_rows(data, 10)
     with django_assert_max_num_queries(BOUND):
         assert len(client.get(URL).context["rows"]) == 2
+
+
+def test_a_threshold_applied_at_a_past_moment_dates_its_history_rows(data):
+    """The demo's story applies its threshold change weeks back: the new version's history rows
+    carry that moment, so gate calls before it were judged by the version before."""
+    moment = NOW + datetime.timedelta(days=3)  # after the world was made, before it is applied
+    with time_machine.travel(NOW + datetime.timedelta(days=10), tick=False):
+        apply_threshold(
+            user=data.w.manager,
+            condition_or_point=data.point,
+            new_threshold=0.6,
+            target_rate=0.05,
+            note="Dated in the story.",
+            period=LAST_30_DAYS,
+            at=moment,
+        )
+    point = JudgementPoint.objects.get(pk=data.point.pk)
+    assert point.history.get(version=point.version).history_date == moment
+    assert data.condition.history.order_by("-history_date").first().value == 0.6
+    assert data.condition.history.filter(history_date=moment).exists()

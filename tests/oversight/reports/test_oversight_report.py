@@ -371,3 +371,19 @@ def test_building_takes_a_bounded_number_of_queries(world, django_assert_max_num
         data = build(MAY).data
     assert data["activity"]["totals"]["overrides"] == 2 + 26
     assert data["overrides"]["shown"] == 20
+
+
+def test_a_dated_pause_shows_when_it_took_effect_not_when_it_was_recorded(world):
+    """A pause told after the fact (the demo's story) is recorded in the ledger today; the
+    report shows the moments its events carry and the duration between them."""
+    with time_machine.travel(at(28, 9), tick=False):
+        pause_journey(journey=world.journey, by=world.boss, reason="Spike", at=at(25, 15))
+        resume_journey(journey=world.journey, by=world.boss, note="Calm", at=at(26, 10))
+
+    stops = build(MAY).data["stops"]["events"]
+
+    assert [(e["action"], e["paused_for_seconds"]) for e in stops[-2:]] == [
+        ("Paused", None),
+        ("Resumed", 19 * 3600.0),
+    ]
+    assert [e["at"][:16] for e in stops[-2:]] == ["2026-05-25 15:00", "2026-05-26 10:00"]
