@@ -206,6 +206,9 @@ def app_env(database_url: str) -> dict[str, str]:
         # bytes, base64), and webhooks may go to the local receiver on loopback.
         LEDGER_SIGNING_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
         WEBHOOK_ALLOWED_TARGETS=HOST,
+        # Reports are signed, and DEBUG=0 wants a certificate: a throw-away self-signed one.
+        REPORT_SIGNING_GENERATE_DEV_CERT="1",
+        REPORT_SIGNING_DEV_DIR=str(Path(tempfile.gettempdir()) / "hitl-chaos-report-signing"),
     )
     return env
 
