@@ -62,12 +62,21 @@ def _text(value, limit: int = VALUE_LIMIT) -> str:
     return text
 
 
+def _item_text(value) -> str:
+    """One value of a key/value table as a person reads it: Yes/No, "none" for an empty list."""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, dict | list) and not value:
+        return "none"
+    return _text(value)
+
+
 def _items(value) -> tuple[list[tuple[str, str]], int]:
     """(key, text) pairs of a JSON document, at most ITEM_LIMIT, and how many were left out."""
     if isinstance(value, dict):
-        pairs = [(str(key), _text(item)) for key, item in value.items()]
+        pairs = [(str(key), _item_text(item)) for key, item in value.items()]
     elif isinstance(value, list):
-        pairs = [(f"{index + 1}", _text(item)) for index, item in enumerate(value)]
+        pairs = [(f"{index + 1}", _item_text(item)) for index, item in enumerate(value)]
     elif value in (None, ""):
         pairs = []
     else:

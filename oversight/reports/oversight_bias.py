@@ -11,6 +11,7 @@ prompt to look at the evidence, not a verdict.
 from django.contrib.auth import get_user_model
 
 from oversight.metrics import Period, Scope, automation_bias_watch, escalating_points
+from oversight.metrics.definitions import percent
 from oversight.models import AISystem, JudgementPoint
 
 # The watches' thresholds, printed in the report as the rule each flag follows.
@@ -91,7 +92,8 @@ def bias_section(*, ai_system: AISystem, period: Period) -> dict:
 
 
 def _rate(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.1f}%"
+    """The one rounding rule of every report ("71.4 %"), so this section matches the others."""
+    return percent(value)
 
 
 def _minutes(seconds: float | None) -> str:
@@ -108,7 +110,7 @@ def bias_display(bias: dict) -> dict:
     return {
         "bias_rules": {
             "agreement": _rate(rules["agreement_at_least"]),
-            "speed": f"{rules['speed_ratio_at_most'] * 100:.0f}%",
+            "speed": _rate(rules["speed_ratio_at_most"]),
             "rise": f"{rules['rise_at_least'] * 100:.0f}",
         },
         "bias_peer_median": _minutes(bias["peer_median_seconds"]),

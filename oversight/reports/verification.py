@@ -71,15 +71,16 @@ def named_report_id(content: bytes) -> str | None:
         return None
     import pypdf
 
+    candidates = []
     try:
         reader = pypdf.PdfReader(io.BytesIO(content), strict=False)
         metadata = reader.metadata or {}
-        candidates = [str(metadata.get(METADATA_KEY) or "")]
+        candidates.append(str(metadata.get(METADATA_KEY) or ""))
+        # Apart: a damaged page must not lose the id the metadata still names.
         if reader.pages:
             candidates.append(reader.pages[0].extract_text() or "")
     except Exception:  # any parse failure: a damaged or foreign file names no report
         logger.info("A PDF given to verify could not be parsed.", exc_info=True)
-        return None
     for text in candidates:
         text = text.strip()
         try:

@@ -7,7 +7,12 @@ import pytest
 import time_machine
 
 from oversight.services.cases import sweep_cases
-from tests.factories import AuthorityLevelFactory, CaseFactory, JourneyFactory
+from tests.factories import (
+    AuthorityLevelFactory,
+    CaseFactory,
+    GateEvaluationFactory,
+    JourneyFactory,
+)
 from tests.oversight.reports.test_dossier import minutes, render, story, text_of, utc  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -56,3 +61,27 @@ def test_an_sla_not_breached_shows_its_deadline_only(story):  # noqa: F811 (the 
     text = text_of(render(story.pk).pdf)
 
     assert f"SLA deadline {story.sla_deadline:%Y-%m-%d %H:%M:%S} UTC Priority" in text
+
+
+def test_signals_added_by_the_product_read_yes_no_and_none(db):
+    """Seen on the demo dossier: the server's signals printed Python `False` and `[]`."""
+    journey = JourneyFactory()
+    evaluation = GateEvaluationFactory(
+        journey=journey,
+        server_signals={
+            "irreversible": False,
+            "pii_in_proposal": True,
+            "missing_context_keys": [],
+            "pii_kinds": ["iban"],
+        },
+    )
+    case = CaseFactory(journey=journey, evaluation=evaluation)
+
+    text = text_of(render(case.pk).pdf)
+
+    section = text.split("Signals added by HITL Oversight", 1)[1].split("Claims", 1)[0]
+    assert "irreversible No" in section
+    assert "pii_in_proposal Yes" in section
+    assert "missing_context_keys none" in section
+    assert "iban" in section
+    assert "False" not in section and "True" not in section and "[]" not in section

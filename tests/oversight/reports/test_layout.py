@@ -260,3 +260,27 @@ def test_the_check_itself_sees_a_heading_at_the_foot():
     ):
         for number, page in enumerate(document.pages, start=1):
             assert_no_heading_at_the_foot(page, number)
+
+
+def test_a_section_heading_and_its_caption_move_with_the_chart_they_introduce():
+    """Seen on a demo oversight report: "8. Trends" and its one-line caption ended page 6 and
+    the chart began page 7. Wherever the section falls, heading, caption and chart share a page."""
+    import pathlib
+
+    import weasyprint
+
+    css = pathlib.Path("static/reports/report.css").read_text()
+    section = (
+        "<section><h2>8. Trends</h2><p class='note'>Per day; a day without calls or decisions"
+        " leaves a gap.</p><div class='chart'><div style='height: 70mm'>CHARTBODY</div></div>"
+        "</section>"
+    )
+    for lines in range(20, 75, 3):
+        filler = "".join(f"<p>Filler line {n}.</p>" for n in range(lines))
+        pdf = weasyprint.HTML(
+            string=f"<html><head><style>{css}</style></head><body>{filler}{section}</body></html>"
+        ).write_pdf()
+        with pdfplumber.open(io.BytesIO(pdf)) as document:
+            pages = [squeeze(page.extract_text() or "") for page in document.pages]
+        [heading_page] = [n for n, text in enumerate(pages) if "8.Trends" in text]
+        assert "CHARTBODY" in pages[heading_page], f"with {lines} lines the chart left its heading"

@@ -106,9 +106,11 @@ def test_the_pdf_prints_the_section_with_its_rules(world):
         " ".join(page.extract_text().split()) for page in pypdf.PdfReader(io.BytesIO(pdf)).pages
     )
     assert "10. Automation bias watch" in text
-    assert "Sam Stamp (stamp) 20 20 (100.0%) 0.2 min" in text
-    assert "Refunds / Large refund 0.0% → 60.0% 10 / 10 50.0% → 50.0%" in text
-    assert "agreeing with the AI's proposal on at least 95.0% of them" in text
+    # Rates as in every other section (one decimal, a space before the sign; issue #15).
+    assert "Sam Stamp (stamp) 20 20 (100.0 %) 0.2 min" in text
+    assert "Refunds / Large refund 0.0 % → 60.0 % 10 / 10 50.0 % → 50.0 %" in text
+    assert "agreeing with the AI's proposal on at least 95.0 % of them" in text
+    assert "at most 25.0 % of the median" in text
 
 
 def test_without_flags_the_section_says_so():
