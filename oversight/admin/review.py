@@ -12,6 +12,7 @@ says why, and an unknown id a 404.
 """
 
 import datetime
+import functools
 
 from django import forms
 from django.contrib import messages
@@ -79,6 +80,22 @@ def sla_summary(case, now: datetime.datetime) -> tuple[str, bool]:
     if left.total_seconds() < 0:
         return f"breached {duration_text(left)} ago", True
     return f"{duration_text(left)} left", False
+
+
+def case_action(view):
+    """A POST on one case the person may decide. Anything else is answered before the view
+    runs: 405 for another method, 404 for no such case, 403 outside the person's authority."""
+
+    @functools.wraps(view)
+    def wrapper(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        case = self._reviewable_case(request, object_id)
+        if case is None:
+            return self._outside_authority(request)
+        return view(self, request, case)
+
+    return wrapper
 
 
 class DecisionForm(forms.Form):
@@ -223,12 +240,8 @@ class ReviewScreenMixin:
             return self._outside_authority(request)
         return self._render_review(request, case, decidable=mine)
 
-    def claim_view(self, request, object_id):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        case = self._reviewable_case(request, object_id)
-        if case is None:
-            return self._outside_authority(request)
+    @case_action
+    def claim_view(self, request, case):
         try:
             case = claim_case(case=case, reviewer=request.user)
         except DomainError as error:
@@ -240,12 +253,8 @@ class ReviewScreenMixin:
             )
         return redirect(self._review_url(case))
 
-    def release_view(self, request, object_id):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        case = self._reviewable_case(request, object_id)
-        if case is None:
-            return self._outside_authority(request)
+    @case_action
+    def release_view(self, request, case):
         try:
             release_case(case=case, reviewer=request.user)
         except DomainError as error:
@@ -256,12 +265,8 @@ class ReviewScreenMixin:
         )
         return redirect(self._queue_url())
 
-    def take_over_view(self, request, object_id):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        case = self._reviewable_case(request, object_id)
-        if case is None:
-            return self._outside_authority(request)
+    @case_action
+    def take_over_view(self, request, case):
         try:
             case = take_over_claim(
                 case=case, user=request.user, reason=request.POST.get("reason", "")
@@ -275,12 +280,8 @@ class ReviewScreenMixin:
             )
         return redirect(self._review_url(case))
 
-    def decide_view(self, request, object_id):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        case = self._reviewable_case(request, object_id)
-        if case is None:
-            return self._outside_authority(request)
+    @case_action
+    def decide_view(self, request, case):
         form = DecisionForm(request.POST, case=case)
         if not form.is_valid():
             messages.error(request, "The decision was not recorded: see the form below.")
