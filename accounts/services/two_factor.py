@@ -90,7 +90,8 @@ def confirm_authenticator(*, request: HttpRequest, token: str) -> TOTPDevice:
 def issue_backup_codes(*, user, count: int = 10) -> list[str]:
     """Replace the person's backup codes with `count` new single-use ones; shown once only.
 
-    Needs a verified session (or no second factor yet, i.e. during the first enrolment).
+    Needs a verified session: confirming the first device verifies the session, so the first
+    enrolment gets its codes too, and a session that passed only the password gets none.
     """
     if not is_verified(user):
         raise NotAllowed("Sign in with your second factor before creating backup codes.")
