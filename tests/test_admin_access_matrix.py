@@ -338,6 +338,10 @@ def _decides(role, user, model, side) -> bool:
     return user.has_perm("oversight.view_case") and side == "inside" and role in DECIDES_INSIDE
 
 
+def _manages(role, user, model, side) -> bool:
+    return side == "inside" and role in MANAGES_INSIDE
+
+
 def _view_perm(role, user, model, side) -> bool:
     return visible(role, user, model, side)
 
@@ -370,6 +374,10 @@ CUSTOM_VIEWS = {
         "object", _needs("oversight.change_authoritygrant")
     ),
     "oversight_issuedreport_download": CustomView("object", _view_perm),
+    # G4 manager: the stop button's reason form on a journey's page, for its managers only
+    # (the service checks again when it is pressed).
+    "oversight_journey_pause": CustomView("object", _manages),
+    "oversight_journey_resume": CustomView("object", _manages),
     # G4 compliance: one order form per report type, and "Verify a PDF".
     "oversight_reportrequest_order_oversight": CustomView(
         "nothing", _needs("oversight.add_reportrequest")

@@ -20,7 +20,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from guardian.conf import settings as guardian_settings
 
 from audit.history import history_token
@@ -42,6 +42,7 @@ from oversight.services.authority import (
     extend_grant,
     grant_authority,
     grant_options,
+    manages_scope,
     revoke_grant,
     wanted_permissions,
 )
@@ -178,12 +179,30 @@ class AuthorityGrantAdmin(ViewOnlyHistoryAdmin):
 
     @admin.display(description="changes")
     def changes(self, grant):
-        links = [(self._url("effective", grant.user_id), "Effective authority of the holder")]
-        if grant.pk and grant.revoked_at is None and not self._expired(grant):
-            if grant.valid_until is not None:
-                links.insert(0, (self._url("extend", grant.pk), "Extend"))
-            links.insert(0, (self._url("revoke", grant.pk), "Revoke"))
-        return format_html_join(" · ", '<a href="{}">{}</a>', links)
+        # Extend and Revoke are buttons at the top of the page (`grant_buttons`).
+        return format_html(
+            '<a href="{}">Effective authority of the holder</a>',
+            self._url("effective", grant.user_id),
+        )
+
+    def grant_buttons(self, request, grant) -> list[tuple[str, str]]:
+        """(url, label) of Extend and Revoke, for a grant still in force, to a person who may
+        change grants and manages its scope (the service checks again when it is pressed)."""
+        if grant.revoked_at is not None or self._expired(grant):
+            return []
+        if not self._may_change_grants(request) or not manages_scope(
+            request.user, journey=grant.journey, ai_system=grant.ai_system
+        ):
+            return []
+        buttons = [(self._url("revoke", grant.pk), "Revoke")]
+        if grant.valid_until is not None:
+            buttons.insert(0, (self._url("extend", grant.pk), "Extend"))
+        return buttons
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        grant = self.scoped_object(request, object_id)
+        extra = {"grant_buttons": self.grant_buttons(request, grant)}
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
     @staticmethod
     def _expired(grant) -> bool:
@@ -245,6 +264,7 @@ class AuthorityGrantAdmin(ViewOnlyHistoryAdmin):
             object_id,
             ExtendForm,
             "Extend",
+            "Extended",
             lambda grant, data: extend_grant(granter=request.user, grant=grant, **data),
         )
 
@@ -254,10 +274,11 @@ class AuthorityGrantAdmin(ViewOnlyHistoryAdmin):
             object_id,
             RevokeForm,
             "Revoke",
+            "Revoked",
             lambda grant, data: revoke_grant(revoker=request.user, grant=grant, **data),
         )
 
-    def _grant_change_view(self, request, object_id, form_class, verb, call):
+    def _grant_change_view(self, request, object_id, form_class, verb, done, call):
         if not self._may_change_grants(request):
             raise PermissionDenied
         # Through the admin's own (scoped) queryset, like every page naming a grant.
@@ -276,7 +297,7 @@ class AuthorityGrantAdmin(ViewOnlyHistoryAdmin):
             except DomainError as error:
                 form.add_error(None, error.message)
             else:
-                self.message_user(request, f"{verb}d: {grant}.", messages.SUCCESS)
+                self.message_user(request, f"{done}: {grant}.", messages.SUCCESS)
                 return redirect(self._url("change", grant.pk))
         return self._render(
             request,

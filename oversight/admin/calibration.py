@@ -112,6 +112,8 @@ def calibration_context(*, user, days: int, target_percent: float, now=None) -> 
                     [(f"{band.low:g}–{band.high:g}", band.override_rate) for band in point_bands]
                 ),
                 "suggestion": suggestion,
+                # Why there is none, in the page's words: no band has enough cases to judge.
+                "too_few_cases": all(band.cases < MIN_BAND_CASES for band in point_bands),
                 "suggestion_text": _threshold_text(suggestion),
                 "error_now": _percent(expected_error(point_bands, _as_number(condition.value))),
                 "error_suggested": _percent(expected_error(point_bands, suggestion)),

@@ -8,7 +8,10 @@ rest whatever the form sent.
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
 from audit.services.ledger import Actor
 from oversight.admin.common import HistoryAdmin, StableSlugMixin
@@ -126,6 +129,92 @@ class JourneyAdmin(StableSlugMixin, HistoryAdmin):
     def get_queryset(self, request):
         # Journey names include their AI system's; autocomplete lists use this queryset too.
         return super().get_queryset(request).select_related("ai_system")
+
+    # The stop button on the journey's own page: a labelled button, the reason form, the service.
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        # Before the default URLs: their "<path:object_id>/" would otherwise catch these.
+        return [
+            path(
+                "<path:object_id>/pause/",
+                view(self.pause_view),
+                name="oversight_journey_pause",
+            ),
+            path(
+                "<path:object_id>/resume/",
+                view(self.resume_view),
+                name="oversight_journey_resume",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        journey = self.scoped_object(request, object_id)
+        extra = {"automation_button": self._automation_button(request, journey)}
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
+    @staticmethod
+    def _automation_button(request, journey) -> dict | None:
+        """The one button that applies now, only for a person the service would let press it."""
+        if not manages_scope(request.user, journey=journey):
+            return None
+        if journey.is_paused:
+            view, label = "resume", "Resume automation"
+        else:
+            view, label = "pause", "Pause automation"
+        url = reverse(f"admin:oversight_journey_{view}", args=[journey.pk])
+        return {"url": url, "label": label}
+
+    def pause_view(self, request, object_id):
+        return self._automation_view(
+            request,
+            object_id,
+            verb="Pause",
+            label="Reason for pausing",
+            call=lambda journey, text: pause_journey(journey=journey, by=request.user, reason=text),
+        )
+
+    def resume_view(self, request, object_id):
+        return self._automation_view(
+            request,
+            object_id,
+            verb="Resume",
+            label="Why automation may resume",
+            call=lambda journey, text: resume_journey(journey=journey, by=request.user, note=text),
+        )
+
+    def _automation_view(self, request, object_id, *, verb, label, call):
+        """The reason form for one journey, then its service; a refusal shows on the form.
+
+        Only a manager of the journey opens it (the service checks again when it is pressed).
+        """
+        journey = self.scoped_object(request, object_id)
+        if not manages_scope(request.user, journey=journey):
+            raise PermissionDenied
+        form = AutomationForm(request.POST if request.method == "POST" else None)
+        form.fields["text"].label = label
+        if form.is_valid():
+            try:
+                journey = call(journey, form.cleaned_data["text"])
+            except DomainError as error:
+                form.add_error(None, error.message)
+            else:
+                self.message_user(request, f"{verb}d automation of {journey}.", messages.SUCCESS)
+                return redirect(reverse("admin:oversight_journey_change", args=[journey.pk]))
+        return TemplateResponse(
+            request,
+            "admin/oversight/journey/automation_form.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": f"{verb} automation of {journey}",
+                "verb": verb,
+                "journeys": [journey],
+                "journey": journey,
+                "form": form,
+            },
+        )
 
     @admin.action(description="Pause automation (every call goes to a person)")
     def pause_automation(self, request, queryset):

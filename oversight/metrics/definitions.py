@@ -158,3 +158,27 @@ def percent(value: float | None) -> str:
     ("71.4 %"), or a dash when there was nothing to count. The one rounding rule: a chart and
     the table under it never disagree."""
     return "–" if value is None else f"{value * 100:.1f} %"
+
+
+def duration(seconds: float | None) -> str:
+    """A length of time as a person says it, the one rule of every page that shows one:
+    "45 s", "8 min 20 s" (under ten minutes seconds still matter), "12 min", "1 h 8 min",
+    "2 d 3 h", or a dash when nothing was measured. Rounded half up to the unit shown, so
+    4050 s reads "1 h 8 min"."""
+    if seconds is None:
+        return "–"
+    total = int(seconds + 0.5)
+    if total < 60:
+        return f"{total} s"
+    if total < 600:
+        minutes, rest = divmod(total, 60)
+        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+    minutes = (total + 30) // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 24 * 60:
+        hours, rest = divmod(minutes, 60)
+        return f"{hours} h {rest} min" if rest else f"{hours} h"
+    hours = (minutes + 30) // 60
+    days, rest = divmod(hours, 24)
+    return f"{days} d {rest} h" if rest else f"{days} d"

@@ -146,14 +146,58 @@ def test_someone_without_the_add_permission_cannot_open_the_add_form(compliance_
 # Extending and revoking ------------------------------------------------------------------------
 
 
-def test_the_change_page_links_to_extend_and_revoke_but_stays_read_only(manager_client, w):
+def button(href, label):
+    return f'<a class="button" href="{href}">{label}</a>'
+
+
+def test_the_change_page_shows_extend_and_revoke_buttons_at_the_top_but_stays_read_only(
+    manager_client, w
+):
     grant = rhea_grant(w)
 
     page = manager_client.get(url("change", grant.pk)).content.decode()
 
-    assert url("extend", grant.pk) in page
-    assert url("revoke", grant.pk) in page
+    extend = button(url("extend", grant.pk), "Extend")
+    revoke = button(url("revoke", grant.pk), "Revoke")
+    assert extend in page
+    assert revoke in page
+    # Above the grant's fields, not small links below them.
+    assert page.index(extend) < page.index("<fieldset")
+    assert page.index(revoke) < page.index("<fieldset")
     assert manager_client.post(url("change", grant.pk), {}).status_code == 403
+
+
+def test_a_grant_until_revoked_shows_only_the_revoke_button(manager_client, w):
+    grant = rhea_grant(w, valid_until=None)
+
+    page = manager_client.get(url("change", grant.pk)).content.decode()
+
+    assert button(url("revoke", grant.pk), "Revoke") in page
+    assert url("extend", grant.pk) not in page
+
+
+def test_no_buttons_for_a_grant_outside_the_managers_scope(manager_client, w):
+    grant = grant_authority(
+        granter=w.admin,
+        user=w.rhea,
+        level=w.reviewer,
+        journey=w.credit,
+        justification="Credit queue.",
+    )
+
+    page = manager_client.get(url("change", grant.pk)).content.decode()
+
+    assert url("revoke", grant.pk) not in page
+    assert url("extend", grant.pk) not in page
+
+
+def test_no_buttons_for_a_compliance_officer(compliance_client, w):
+    grant = rhea_grant(w)
+
+    response = compliance_client.get(url("change", grant.pk))
+
+    assert response.status_code == 200
+    assert url("revoke", grant.pk) not in response.content.decode()
 
 
 def test_a_manager_extends_a_grant_from_the_admin(manager_client, w):
@@ -166,10 +210,12 @@ def test_a_manager_extends_a_grant_from_the_admin(manager_client, w):
             "justification": "Queue stays busy.",
             "_loaded_version": history_token(grant),
         },
+        follow=True,
     )
 
-    assert response.status_code == 302
+    assert response.redirect_chain == [(url("change", grant.pk), 302)]
     grant.refresh_from_db()
+    assert f"Extended: {grant}." in response.content.decode()
     assert grant.valid_until == datetime.datetime(2026, 12, 31, 18, 0, tzinfo=datetime.UTC)
     assert grant.history.latest().history_change_reason == "extended: Queue stays busy."
 
@@ -180,10 +226,12 @@ def test_a_manager_revokes_a_grant_from_the_admin(manager_client, w):
     response = manager_client.post(
         url("revoke", grant.pk),
         {"reason": "Left the team.", "_loaded_version": history_token(grant)},
+        follow=True,
     )
 
-    assert response.status_code == 302
+    assert response.redirect_chain == [(url("change", grant.pk), 302)]
     grant.refresh_from_db()
+    assert f"Revoked: {grant}." in response.content.decode()
     assert (grant.revoked_at, grant.revoked_by, grant.revocation_reason) == (
         NOW,
         w.manager,

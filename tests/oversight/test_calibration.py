@@ -329,6 +329,40 @@ def test_the_page_shows_bands_suggestion_and_saving_and_changes_nothing(client, 
     assert snapshot(data) == before
 
 
+def test_a_point_with_too_few_cases_in_every_band_says_so_instead_of_missing_the_target(
+    client, w, frozen
+):
+    point = JudgementPointFactory(
+        journey=w.credit, slug="thin", name="Thin evidence", required_level=w.senior
+    )
+    TriggerConditionFactory(judgement_point=point, signal="confidence", operator="lt", value=0.7)
+    for confidence, outcome in ((0.35, "reject"), (0.45, "approve"), (0.85, "approve")):
+        judged(w.credit, [point], confidence, outcome, reviewer=w.rhea, level=w.senior)
+    client.force_login(w.admin)
+
+    response = client.get(URL, {"target": "5"})
+
+    (row,) = response.context["rows"]
+    assert row["suggestion"] is None
+    content = response.content.decode()
+    assert (
+        "too few cases in every band to suggest a threshold (at least 5 needed per band)" in content
+    )
+    assert "no threshold keeps every band" not in content
+
+
+def test_a_target_no_band_meets_still_says_so(client, data, frozen):
+    client.force_login(data.w.manager)
+
+    response = client.get(URL, {"target": "3"})
+
+    (row,) = response.context["rows"]
+    assert row["suggestion"] is None
+    content = response.content.decode()
+    assert "no threshold keeps every band with enough cases within 3 %" in content
+    assert "too few cases in every band" not in content
+
+
 def test_a_compliance_officer_sees_the_page_without_the_apply_button(client, data, frozen):
     client.force_login(person(COMPLIANCE_OFFICER))
     response = client.get(URL)

@@ -47,6 +47,7 @@ def test_managers_and_compliance_officers_see_the_figures(client, data, frozen, 
     assert (overall["routed_share"], overall["blocked_share"]) == ("42.9 %", "14.3 %")
     assert overall["override_rate"] == "66.7 %"
     assert response.context["time_to_decision"].median == 1800.0
+    assert "median 30 min, 90th percentile" in response.content.decode()
     journeys = {row["label"]: row for row in response.context["journeys"]}
     assert journeys["Support / Refunds"]["routed_share"] == "75.0 %"
     assert journeys["Credit / Limits"]["figures"].sla_breaches == 1

@@ -9,7 +9,7 @@ import datetime
 import pytest
 
 from oversight.metrics import Period, Scope, breakdown, customer_effort_by_route, figures
-from oversight.metrics.definitions import BY_KEY, DEFINITIONS, percent
+from oversight.metrics.definitions import BY_KEY, DEFINITIONS, duration, percent
 from oversight.models import CaseStatus, GateEvaluation, Route, RouteReason
 from tests.factories import (
     AISystemFactory,
@@ -191,3 +191,22 @@ def test_the_compliance_guide_lists_the_definitions_the_report_prints():
     assert guide[start:end] == markdown_table()
     for item in DEFINITIONS:
         assert f"| **{item.label}** | {item.definition} |" in guide
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"),
+    [
+        (None, "–"),
+        (0, "0 s"),
+        (44.6, "45 s"),
+        (60, "1 min"),
+        (500, "8 min 20 s"),
+        (1800.0, "30 min"),
+        (3599, "1 h"),
+        (4050, "1 h 8 min"),  # the dashboard's "median 4050 s" of the walk
+        (7200, "2 h"),
+        (2 * 86400 + 3 * 3600 + 100, "2 d 3 h"),
+    ],
+)
+def test_a_duration_reads_as_a_person_says_it(seconds, said):
+    assert duration(seconds) == said

@@ -187,6 +187,9 @@ def test_managers_see_flags_with_their_evidence_for_review(client, data, frozen,
     assert "for review, not a verdict" in content
     assert "Sonny Stamp" in content and "Refunds / Rising" in content
     assert "10.0 % → 45.5 %" in content
+    # Durations in words, by the dashboard's formatter: 10 s each for the stamp, 105 s overall.
+    assert "<td>10 s</td>" in content
+    assert "median time of all decisions: 1 min 45 s (the time a reviewer spent" in content
 
 
 def test_a_reviewer_gets_403(client, data, frozen):
