@@ -15,7 +15,9 @@ from oversight.roles import COMPLIANCE_OFFICER
 from oversight.services.reports import generate_report
 from tests.factories import AuthorityGrantFactory, UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# serialized_rollback: the roles (groups) come from a data migration, which the flush after
+# each transaction=True test would otherwise leave empty for the next one.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def run_as_worker(task, *args):
