@@ -41,16 +41,29 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def orm_beside_playwright():
+def orm_beside_playwright(request):
     """Playwright's sync API keeps an event loop running in this thread from its first use to
     the end of the run, so Django would refuse every ORM call from then on (the test database
     set-up, factories, the report task) as made "from an async context". The tests are plain
     synchronous code; the live server answers the browser in its own thread. Hence the browser
-    tests run last, and only from the first of them on is Django told the loop is harmless."""
+    tests run last, and only from the first of them on is Django told the loop is harmless.
+
+    Django keeps database connections per context, and the running loop makes a new one: the
+    connection the browser tests get is not the one the test database was set up with, and
+    lacks its snapshot of the migrated data (the role groups, ...) that `serialized_rollback`
+    restores after each flush. The snapshot is handed over to it here.
+    """
     import os
 
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    snapshot = getattr(connections[DEFAULT_DB_ALIAS], "_test_serialized_contents", None)
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    request.getfixturevalue("playwright")
+    beside_the_loop = connections[DEFAULT_DB_ALIAS]
+    if snapshot is not None and not hasattr(beside_the_loop, "_test_serialized_contents"):
+        beside_the_loop._test_serialized_contents = snapshot
     yield
     if previous is None:
         del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
