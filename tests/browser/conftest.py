@@ -41,7 +41,7 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def orm_beside_playwright(request):
+def orm_beside_playwright(request, django_db_blocker):
     """Playwright's sync API keeps an event loop running in this thread from its first use to
     the end of the run, so Django would refuse every ORM call from then on (the test database
     set-up, factories, the report task) as made "from an async context". The tests are plain
@@ -51,10 +51,13 @@ def orm_beside_playwright(request):
     Django keeps database connections per context, and the running loop makes a new one: the
     connection the browser tests get is not the one the test database was set up with, and
     lacks its snapshot of the migrated data (the role groups, ...) that `serialized_rollback`
-    restores after each flush. The snapshot is handed over to it here.
+    restores after each flush. The snapshot is handed over to it here, on an emptied database:
+    what earlier tests left (a flush without the snapshot re-creates some rows under new keys)
+    would collide with it.
     """
     import os
 
+    from django.core.management import call_command
     from django.db import DEFAULT_DB_ALIAS, connections
 
     snapshot = getattr(connections[DEFAULT_DB_ALIAS], "_test_serialized_contents", None)
@@ -63,7 +66,11 @@ def orm_beside_playwright(request):
     request.getfixturevalue("playwright")
     beside_the_loop = connections[DEFAULT_DB_ALIAS]
     if snapshot is not None and not hasattr(beside_the_loop, "_test_serialized_contents"):
+        # A snapshot exists only once the test database is set up: this flush never reaches
+        # another database.
         beside_the_loop._test_serialized_contents = snapshot
+        with django_db_blocker.unblock():
+            call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
     yield
     if previous is None:
         del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
