@@ -70,7 +70,13 @@ def orm_beside_playwright(request, django_db_blocker):
         # another database.
         beside_the_loop._test_serialized_contents = snapshot
         with django_db_blocker.unblock():
-            call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
+            call_command(
+                "flush",
+                interactive=False,
+                inhibit_post_migrate=True,
+                reset_sequences=False,
+                verbosity=0,
+            )
     yield
     if previous is None:
         del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
