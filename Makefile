@@ -39,6 +39,7 @@ test: install
 	$(BIN)/ruff format --check .
 	$(MANAGE) check
 	$(MANAGE) makemigrations --check --dry-run
+	@test -x /usr/bin/chromium || echo "Browser tests (tests/browser/) will be SKIPPED: Chromium not installed: apt-get install chromium"
 	$(BIN)/pytest
 
 # Any management command inside the virtualenv: make manage ARGS="verify_audit"
