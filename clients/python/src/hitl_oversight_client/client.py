@@ -1,0 +1,121 @@
+"""`OversightClient`: the synchronous client."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+from hitl_oversight_client import calls
+from hitl_oversight_client._protocol import (
+    Call,
+    RetryPolicy,
+    client_headers,
+    read,
+    should_retry,
+)
+from hitl_oversight_client.errors import DecisionTimeout, OversightUnavailable
+from hitl_oversight_client.guard import Guard
+from hitl_oversight_client.models import Case, GateAnswer
+
+
+class OversightClient:
+    """Ask HITL Oversight before acting; open cases for people; wait for their decisions.
+
+    >>> client = OversightClient("https://oversight.example.com", api_key="…")
+    >>> answer = client.gate("refunds", action={"type": "refund", "amount": "20.00",
+    ...                      "currency": "EUR"}, signals={"confidence": 0.91})
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ):
+        self.retry = retry or RetryPolicy()
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            headers=client_headers(api_key),
+            timeout=timeout,
+            transport=transport,
+        )
+
+    def __enter__(self) -> OversightClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # Operations -------------------------------------------------------------------------------
+
+    def ping(self) -> dict[str, Any]:
+        return self.send(calls.ping())
+
+    def journeys(self) -> list[dict[str, Any]]:
+        return self.send(calls.journeys())
+
+    def gate(self, journey: str, **fields: Any) -> GateAnswer:
+        """May the action go ahead? See `calls.gate` for the fields."""
+        return GateAnswer.from_json(self.send(calls.gate(journey, **fields)))
+
+    def open_case(self, journey: str, **fields: Any) -> Case:
+        """Ask a person directly (`reason`: customer_requested_human or system_unsure)."""
+        return Case.from_json(self.send(calls.open_case(journey, **fields)))
+
+    def get_case(self, case_id: str) -> Case:
+        return Case.from_json(self.send(calls.get_case(case_id)))
+
+    def wait_for_decision(
+        self, case_id: str, *, timeout: float = 300.0, poll_interval: float = 5.0
+    ) -> Case:
+        """The case once a person has decided it; `DecisionTimeout` after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            case = self.get_case(case_id)
+            if case.decided:
+                return case
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise DecisionTimeout(
+                    f"No decision on case {case_id} within {timeout:g} s.", case=case.raw
+                )
+            time.sleep(min(poll_interval, left))
+
+    def report_outcome(self, **fields: Any) -> dict[str, Any]:
+        """How it went (complaint, reversed, repeat contact, effort): see `calls.report_outcome`."""
+        return self.send(calls.report_outcome(**fields))
+
+    def guard(self, journey: str, **options: Any) -> Guard:
+        """A decorator that asks the gate before running the function: see `guard.Guard`."""
+        return Guard(self, journey, **options)
+
+    # Transport --------------------------------------------------------------------------------
+
+    def send(self, call: Call) -> Any:
+        """Send one logical call, retrying it (same idempotency key) as the policy allows."""
+        for attempt in range(1, self.retry.attempts + 1):
+            response = None
+            try:
+                response = self._http.request(
+                    call.method, call.path, json=call.json, params=call.params, headers=call.headers
+                )
+            except httpx.TransportError as error:
+                failure: object = error
+            else:
+                if not should_retry(response):
+                    return read(response)
+                failure = f"HTTP {response.status_code}"
+            if attempt == self.retry.attempts:
+                break
+            time.sleep(self.retry.delay(attempt, response))
+        raise OversightUnavailable(
+            f"{call.method} {call.path} failed {self.retry.attempts} times; last: {failure}"
+        )
