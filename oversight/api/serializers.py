@@ -172,7 +172,7 @@ class _SubmissionSerializer(RefuseUnknownFields, serializers.Serializer):
 
     def to_gate_request(self) -> GateRequest:
         data = self.validated_data
-        action = data["action"]
+        action = data.get("action") or {"type": "", "irreversible": False}
         return GateRequest(
             journey=data["journey"],
             action=ProposedAction(
@@ -211,10 +211,26 @@ class GateRequestSerializer(_SubmissionSerializer):
 
 
 class CaseCreateSerializer(_SubmissionSerializer):
+    """A case opened directly. A customer who asks for a person is a hand-over: nothing is
+    proposed, so journey, reason and context are enough. An unsure system names its action."""
+
     reason = serializers.ChoiceField(
         choices=[(r, RouteReason(r).label) for r in DIRECT_REASONS],
         help_text="Why a person is needed: the customer asked, or the system is unsure.",
     )
+    action = ActionSerializer(
+        required=False,
+        help_text="The action the system intends to take. Required for `system_unsure`; "
+        "optional for `customer_requested_human` (a hand-over proposes nothing).",
+    )
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if attrs["reason"] == RouteReason.SYSTEM_UNSURE and not attrs.get("action"):
+            raise serializers.ValidationError(
+                {"action": "Name the action the system is unsure about."}
+            )
+        return attrs
 
 
 class CaseLinkSerializer(serializers.Serializer):

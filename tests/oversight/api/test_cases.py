@@ -137,3 +137,29 @@ def test_the_case_list_is_paginated_at_a_fixed_query_cost(
         DecisionFactory(case=case)
     with django_assert_max_num_queries(6):
         assert len(client.get(URL, {"page_size": 20}).json()["results"]) == 20
+
+
+def test_a_customer_asking_for_a_person_needs_no_action_or_proposal(client, refunds):
+    """A customer who asks for a human has nothing for the AI to propose: journey, reason and
+    context are enough."""
+    body = {
+        "journey": refunds.slug,
+        "reason": "customer_requested_human",
+        "context": {"order_id": "A-77", "customer_tier": "gold"},
+    }
+    response = client.post(URL, body, format="json")
+    assert response.status_code == 201, response.json()
+    case = Case.objects.get()
+    assert case.route_reason == RouteReason.CUSTOMER_REQUESTED_HUMAN
+    assert case.action_type == ""
+    assert case.proposal == {}
+    assert case.context == {"order_id": "A-77", "customer_tier": "gold"}
+    assert response.json()["next_step"]["instruction"] == "wait"
+
+
+def test_an_unsure_system_still_names_the_action_and_nothing_is_created(client, refunds):
+    body = {"journey": refunds.slug, "reason": "system_unsure", "context": {"order_id": "A"}}
+    response = client.post(URL, body, format="json")
+    assert response.status_code == 400
+    assert "action" in response.json()["error"]["fields"]
+    assert Case.objects.count() == 0
