@@ -601,6 +601,12 @@ def _dashboard(role, user, world):
     return [("GET", None, user.has_perm("oversight.view_all_cases"))]
 
 
+def _corrections_export(role, user, world):
+    # The corrections export: oversight.view_all_cases (managers, compliance officers).
+    allowed = user.has_perm("oversight.view_all_cases")
+    return [("GET", None, allowed), ("POST", None, allowed)]
+
+
 def _any_staff(role, user, world):
     return [("GET", None, True)]
 
@@ -638,6 +644,7 @@ SITE_VIEWS = {
     "oversight_dashboard": _dashboard,
     "oversight_calibration": _dashboard,
     "oversight_watch": _dashboard,
+    "oversight_corrections_export": _corrections_export,
     "index": _any_staff,
     "password_change": _any_staff,
     "password_change_done": _any_staff,

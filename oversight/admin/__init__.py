@@ -4,6 +4,7 @@ from oversight.admin import (  # noqa: F401
     authority,
     calibration,
     cases,
+    corrections,
     credentials,
     dashboard,
     gate,

@@ -33,7 +33,7 @@ def check_query_parameters(params, *, allowed: tuple[str, ...]) -> None:
         raise ValidationError(errors)
 
 
-def parse_updated_since(text: str) -> datetime.datetime:
+def parse_updated_since(text: str, name: str = "updated_since") -> datetime.datetime:
     """An ISO 8601 time with a zone that the database can compare (year 1 to 9999 in UTC)."""
     try:
         moment = parse_datetime(text)
@@ -42,9 +42,7 @@ def parse_updated_since(text: str) -> datetime.datetime:
             return moment
     except (ValueError, OverflowError):
         pass
-    raise ValidationError(
-        {"updated_since": ["Use an ISO 8601 time with a zone, e.g. 2026-03-03T09:00Z."]}
-    )
+    raise ValidationError({name: ["Use an ISO 8601 time with a zone, e.g. 2026-03-03T09:00Z."]})
 
 
 def check_page_number(params, name: str, *, allow_last: bool = False) -> None:

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from oversight.api import views
+from oversight.api.corrections import CorrectionsView
 
 app_name = "api"
 
@@ -11,4 +12,5 @@ urlpatterns = [
     path("cases/", views.CaseListView.as_view(), name="case-list"),
     path("cases/<uuid:case_id>/", views.CaseDetailView.as_view(), name="case-detail"),
     path("outcomes/", views.OutcomeView.as_view(), name="outcome-create"),
+    path("corrections/", CorrectionsView.as_view(), name="corrections"),
 ]

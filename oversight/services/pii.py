@@ -45,30 +45,50 @@ def iban_valid(candidate: str) -> bool:
     return int(numeric) % 97 == 1
 
 
-def find_pii(text: str) -> list[str]:
-    """The kinds of personal data found in the text, e.g. ["email", "card_number"]."""
-    found: list[str] = []
-    if EMAIL.search(text):
-        found.append("email")
+def pii_spans(text: str) -> list[tuple[int, int, str]]:
+    """Where personal data sits in the text: (start, end, kind), in order of position."""
+    spans = [(m.start(), m.end(), "email") for m in EMAIL.finditer(text)]
     # Masked copy: once a span is recognised, its digits cannot be taken for another kind.
     masked = text
-    ibans = [m for m in IBAN.finditer(text.upper()) if iban_valid(m.group())]
-    if ibans:
-        found.append("iban")
-        for m in ibans:
-            masked = masked[: m.start()] + " " * (m.end() - m.start()) + masked[m.end() :]
-    cards = [
-        m
-        for m in CARD.finditer(masked)
-        if 13 <= len(_digits(m.group())) <= 19 and luhn_valid(_digits(m.group()))
+    for kind, pattern, valid in (
+        ("iban", IBAN, lambda m: iban_valid(m.group())),
+        (
+            "card_number",
+            CARD,
+            lambda m: 13 <= len(_digits(m.group())) <= 19 and luhn_valid(_digits(m.group())),
+        ),
+    ):
+        source = masked.upper() if kind == "iban" else masked
+        for m in pattern.finditer(source):
+            if valid(m):
+                spans.append((m.start(), m.end(), kind))
+                masked = masked[: m.start()] + " " * (m.end() - m.start()) + masked[m.end() :]
+    spans += [
+        (m.start(), m.end(), "phone_number")
+        for m in PHONE.finditer(masked)
+        if _looks_like_phone(m.group())
     ]
-    if cards:
-        found.append("card_number")
-        for m in cards:
-            masked = masked[: m.start()] + " " * (m.end() - m.start()) + masked[m.end() :]
-    if any(_looks_like_phone(m.group()) for m in PHONE.finditer(masked)):
-        found.append("phone_number")
-    return found
+    return sorted(spans)
+
+
+KIND_ORDER = ("email", "iban", "card_number", "phone_number")
+
+
+def find_pii(text: str) -> list[str]:
+    """The kinds of personal data found in the text, e.g. ["email", "card_number"]."""
+    kinds = {kind for _, _, kind in pii_spans(text)}
+    return [kind for kind in KIND_ORDER if kind in kinds]
+
+
+def mask_pii(text: str) -> str:
+    """The text with each piece of personal data replaced by its kind: "[email]", "[iban]"..."""
+    out, position = [], 0
+    for start, end, kind in pii_spans(text):
+        if start < position:  # overlaps a span already masked
+            continue
+        out += [text[position:start], f"[{kind}]"]
+        position = end
+    return "".join(out) + text[position:]
 
 
 def _looks_like_phone(candidate: str) -> bool:

@@ -38,3 +38,17 @@ def test_checksums():
     assert not luhn_valid("4111111111111112")
     assert iban_valid("GB82 WEST 1234 5698 7654 32")
     assert not iban_valid("GB00 WEST 1234 5698 7654 32")
+
+
+def test_mask_pii_replaces_each_piece_of_personal_data_by_its_kind():
+    from oversight.services.pii import mask_pii
+
+    text = (
+        "Mail jo@example.com or call +44 20 7946 0958; card 4111 1111 1111 1111, "
+        "IBAN GB82 WEST 1234 5698 7654 32. Order A-10023 of 2026-03-03 for 120.00 EUR."
+    )
+    assert mask_pii(text) == (
+        "Mail [email] or call [phone_number]; card [card_number], "
+        "IBAN [iban]. Order A-10023 of 2026-03-03 for 120.00 EUR."
+    )
+    assert mask_pii("Nothing personal here, order 12345.") == "Nothing personal here, order 12345."
