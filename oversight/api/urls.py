@@ -2,6 +2,7 @@ from django.urls import path
 
 from oversight.api import views
 from oversight.api.corrections import CorrectionsView
+from oversight.api.memory import PrecedentsView
 
 app_name = "api"
 
@@ -13,4 +14,5 @@ urlpatterns = [
     path("cases/<uuid:case_id>/", views.CaseDetailView.as_view(), name="case-detail"),
     path("outcomes/", views.OutcomeView.as_view(), name="outcome-create"),
     path("corrections/", CorrectionsView.as_view(), name="corrections"),
+    path("precedents/", PrecedentsView.as_view(), name="precedents"),
 ]
