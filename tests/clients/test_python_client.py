@@ -309,3 +309,21 @@ def test_guard_fails_closed_when_the_product_is_unreachable():
         with pytest.raises(OversightUnavailable):
             refund()
     assert done == []
+
+
+# Memory and corrections ----------------------------------------------------------------------
+
+
+def test_precedents_and_corrections_through_the_client(client, product):
+    routed = [client.gate("refunds", action=REFUND, signals={"confidence": c}) for c in (0.3, 0.5)]
+    for answer in routed:
+        modify(answer.case_id, product.reviewer)
+
+    memory = client.precedents("refunds", signals={"confidence": 0.31}, limit=1)
+    assert memory["would_fire"] == ["low-confidence"]
+    [best] = memory["results"]
+    assert best["case"] == routed[0].case_id
+    assert best["human"]["override_reason"] == "policy-exception"
+
+    taken = list(client.corrections(page_size=1))
+    assert [record["case"] for record in taken] == [a.case_id for a in routed]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -81,6 +82,20 @@ class AsyncOversightClient:
 
     async def report_outcome(self, **fields: Any) -> dict[str, Any]:
         return await self.send(calls.report_outcome(**fields))
+
+    async def precedents(self, journey: str, **fields: Any) -> dict[str, Any]:
+        return await self.send(calls.precedents(journey, **fields))
+
+    async def corrections(
+        self, *, since: str | None = None, page_size: int | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        page = await self.send(calls.corrections(since=since, page_size=page_size))
+        while True:
+            for record in page["results"]:
+                yield record
+            if not page.get("next"):
+                return
+            page = await self.send(calls.next_page(page["next"]))
 
     async def send(self, call: Call) -> Any:
         for attempt in range(1, self.retry.attempts + 1):

@@ -93,3 +93,27 @@ def report_outcome(
         note=note,
     )
     return Call.post("/api/v1/outcomes/", body, idempotency_key)
+
+
+def precedents(
+    journey: str,
+    *,
+    signals: dict[str, Any] | None = None,
+    context: dict[str, Any] | None = None,
+    proposal: Any = None,
+    limit: int | None = None,
+) -> Call:
+    body = drop_none(
+        journey=journey, signals=signals, context=context, proposal=proposal, limit=limit
+    )
+    return Call("POST", "/api/v1/precedents/", json=body)
+
+
+def corrections(*, since: str | None = None, page_size: int | None = None) -> Call:
+    params = drop_none(since=since, page_size=str(page_size) if page_size else None)
+    return Call.get("/api/v1/corrections/", params=params or None)
+
+
+def next_page(url: str) -> Call:
+    """The `next` link of a cursor page (an absolute URL the product gave)."""
+    return Call.get(url)

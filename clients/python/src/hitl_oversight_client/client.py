@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -92,6 +93,21 @@ class OversightClient:
     def report_outcome(self, **fields: Any) -> dict[str, Any]:
         """How it went (complaint, reversed, repeat contact, effort): see `calls.report_outcome`."""
         return self.send(calls.report_outcome(**fields))
+
+    def precedents(self, journey: str, **fields: Any) -> dict[str, Any]:
+        """What people decided on similar cases: `would_fire` and `results`, best first."""
+        return self.send(calls.precedents(journey, **fields))
+
+    def corrections(
+        self, *, since: str | None = None, page_size: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every correction (final human decision) from `since`, page after page."""
+        page = self.send(calls.corrections(since=since, page_size=page_size))
+        while True:
+            yield from page["results"]
+            if not page.get("next"):
+                return
+            page = self.send(calls.next_page(page["next"]))
 
     def guard(self, journey: str, **options: Any) -> Guard:
         """A decorator that asks the gate before running the function: see `guard.Guard`."""
