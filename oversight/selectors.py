@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
+from oversight.approvals import approval_token
 from oversight.models import Case, CaseStatus, Decision, DecisionOutcome, RouteReason
 from oversight.models.authority import AuthorityGrant
 from oversight.services.authority import (
@@ -13,6 +14,7 @@ from oversight.services.authority import (
     TRAINING_MISSING,
     AuthorityRecord,
 )
+from oversight.services.pii import mask_pii
 
 FINAL_OUTCOMES = {
     DecisionOutcome.APPROVE,
@@ -55,12 +57,18 @@ def automation_instruction(case: Case, decision: Decision | None) -> dict:
             "detail": "A person has not decided yet; poll again or wait for the webhook.",
         }
     if decision.outcome == DecisionOutcome.APPROVE:
-        return {"instruction": "proceed", "may_proceed": True, "action": case.proposal}
+        return {
+            "instruction": "proceed",
+            "may_proceed": True,
+            "action": case.proposal,
+            "approval_token": approval_token(case, decision),
+        }
     if decision.outcome == DecisionOutcome.MODIFY:
         return {
             "instruction": "proceed_with_changes",
             "may_proceed": True,
             "action": decision.final_action,
+            "approval_token": approval_token(case, decision),
         }
     return {"instruction": "do_not_proceed", "may_proceed": False}
 
@@ -73,6 +81,10 @@ def decision_summary(decision: Decision | None) -> dict | None:
         "final_action": decision.final_action,
         "overridden": decision.is_override,
         "override_reason": decision.override_reason.code if decision.override_reason else None,
+        "override_reason_label": decision.override_reason.label
+        if decision.override_reason
+        else None,
+        "rationale": mask_pii(decision.rationale),
         "decided_at": decision.decided_at.isoformat(),
     }
 
@@ -100,7 +112,9 @@ def case_state(case: Case) -> dict:
 
 def cases_for_api():
     """Cases with everything case_state() reads, in a fixed number of queries."""
-    return Case.objects.select_related("journey").prefetch_related("decisions__override_reason")
+    return Case.objects.select_related("journey").prefetch_related(
+        "decisions__override_reason", "decisions__reviewer"
+    )
 
 
 @dataclass(frozen=True)

@@ -263,6 +263,12 @@ class DecisionStateSerializer(serializers.Serializer):
     )
     overridden = serializers.BooleanField(help_text="The person overrode the AI's proposal.")
     override_reason = serializers.CharField(allow_null=True, help_text="Reason category code.")
+    override_reason_label = serializers.CharField(
+        allow_null=True, help_text="The reason category in words."
+    )
+    rationale = serializers.CharField(
+        help_text="Why the person decided so, with personal data masked ([email], ...)."
+    )
     decided_at = serializers.DateTimeField(help_text="When the decision was taken.")
 
 
@@ -273,6 +279,12 @@ class NextStepSerializer(serializers.Serializer):
     )
     may_proceed = serializers.BooleanField(help_text="True when the action may be carried out.")
     action = serializers.JSONField(required=False, help_text="The action to carry out, if any.")
+    approval_token = serializers.CharField(
+        required=False,
+        help_text="With proceed and proceed_with_changes: a token signed by the product that "
+        "binds this approval to the exact action and expires; check it with the public key of "
+        "GET /api/v1/approval-key/ before acting (docs/agents.md).",
+    )
     detail = serializers.CharField(required=False, help_text="Explanation for a person.")
 
 

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from oversight.api import views
+from oversight.api.approval_key import ApprovalKeyView
 from oversight.api.corrections import CorrectionsView
 from oversight.api.memory import PrecedentsView
 
@@ -15,4 +16,5 @@ urlpatterns = [
     path("outcomes/", views.OutcomeView.as_view(), name="outcome-create"),
     path("corrections/", CorrectionsView.as_view(), name="corrections"),
     path("precedents/", PrecedentsView.as_view(), name="precedents"),
+    path("approval-key/", ApprovalKeyView.as_view(), name="approval-key"),
 ]

@@ -110,6 +110,12 @@ class Journey(models.Model):
         validators=RATE_VALIDATORS,
         help_text="Share (0 to 1) of automated calls also opened as sample-audit cases.",
     )
+    approval_valid_minutes = models.PositiveIntegerField(
+        default=24 * 60,
+        validators=[MinValueValidator(1)],
+        help_text="How long a person's approval stays valid for the AI system to act on it "
+        "(the approval token's expiry), in minutes. 1440 = 24 hours.",
+    )
     default_sla_minutes = models.PositiveIntegerField(
         default=240,
         validators=[MinValueValidator(1)],

@@ -327,3 +327,76 @@ def test_precedents_and_corrections_through_the_client(client, product):
 
     taken = list(client.corrections(page_size=1))
     assert [record["case"] for record in taken] == [a.case_id for a in routed]
+
+
+# Approval tokens -----------------------------------------------------------------------------
+
+
+def test_an_approval_changed_after_the_fact_does_not_run(client, product):
+    """The agent's arguments change while it waits (a mutable order dict): the approval was for
+    the old amount, so the function does not run."""
+    from hitl_oversight_client import ApprovalInvalid
+
+    order = {"amount": "80.00"}
+    done = []
+
+    @client.guard(
+        "refunds",
+        action=lambda order: {**REFUND, "amount": order["amount"]},
+        signals={"confidence": 0.2},
+        wait=10,
+        poll_interval=0.05,
+    )
+    def refund(order):
+        done.append(order["amount"])
+
+    def approve_then_tamper():
+        case = Case.objects.latest("opened_at")
+        decide(case.pk, product.reviewer, "approve")
+        order["amount"] = "800.00"
+
+    timer = threading.Timer(0.4, approve_then_tamper)
+    timer.start()
+    try:
+        with pytest.raises(ApprovalInvalid, match="another action"):
+            refund(order)
+    finally:
+        timer.join()
+    assert done == []
+
+
+def test_approvals_are_checked_offline_for_case_action_expiry_and_key(client, product):
+    import datetime
+
+    from hitl_oversight_client import (
+        ApprovalInvalid,
+        approved_as_sent,
+        approved_changes,
+        verify_approval,
+    )
+
+    routed = client.gate("refunds", action=REFUND, signals={"confidence": 0.2})
+    modify(routed.case_id, product.reviewer)
+    case = client.get_case(routed.case_id)
+    token = case.raw["next_step"]["approval_token"]
+    key = client.approval_key()
+    approved = approved_changes(case.action)
+
+    approval = verify_approval(token, key, case_id=case.id, approved=approved)
+    assert approval.decided_by == "sam" and approval.outcome == "modify"
+    assert client.verify_approval(case, approved) == approval
+
+    later = approval.expires_at + datetime.timedelta(seconds=1)
+    other_key = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+    refusals = {
+        "expired": {"approved": approved, "case_id": case.id, "now": later},
+        "is not for case": {"approved": approved, "case_id": routed.evaluation},
+        "another action": {"approved": approved_as_sent(REFUND), "case_id": case.id},
+    }
+    for reason, kwargs in refusals.items():
+        with pytest.raises(ApprovalInvalid, match=reason):
+            verify_approval(token, key, **kwargs)
+    with pytest.raises(ApprovalInvalid, match="not valid"):
+        verify_approval(token, other_key, case_id=case.id, approved=approved)
+    with pytest.raises(ApprovalInvalid, match="No approval token"):
+        verify_approval(None, key, case_id=case.id, approved=approved)

@@ -117,4 +117,4 @@ def test_every_serializer_that_reads_a_body_refuses_unknown_fields():
             ]
             assert all(isinstance(f, RefuseUnknownFields) for f in nested), view.__name__
             checked.append(view.__name__)
-    assert sorted(checked) == ["CaseListView", "GateView", "OutcomeView"]
+    assert sorted(checked) == ["CaseListView", "GateView", "OutcomeView", "PrecedentsView"]

@@ -14,6 +14,10 @@ def ping() -> Call:
     return Call.get("/api/v1/ping/")
 
 
+def approval_key() -> Call:
+    return Call.get("/api/v1/approval-key/")
+
+
 def journeys() -> Call:
     return Call.get("/api/v1/journeys/")
 

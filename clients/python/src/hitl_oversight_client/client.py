@@ -16,6 +16,7 @@ from hitl_oversight_client._protocol import (
     read,
     should_retry,
 )
+from hitl_oversight_client.approvals import Approval, verify_approval
 from hitl_oversight_client.errors import DecisionTimeout, OversightUnavailable
 from hitl_oversight_client.guard import Guard
 from hitl_oversight_client.models import Case, GateAnswer
@@ -37,8 +38,10 @@ class OversightClient:
         timeout: float = 10.0,
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
+        approval_key: str | None = None,
     ):
         self.retry = retry or RetryPolicy()
+        self._approval_key = approval_key
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             headers=client_headers(api_key),
@@ -59,6 +62,19 @@ class OversightClient:
 
     def ping(self) -> dict[str, Any]:
         return self.send(calls.ping())
+
+    def approval_key(self) -> str:
+        """The public key approval tokens are checked with: the one given to the constructor
+        (pin it in production), else fetched once from the product and kept."""
+        if self._approval_key is None:
+            self._approval_key = self.send(calls.approval_key())["public_key"]
+        return self._approval_key
+
+    def verify_approval(self, case: Case, approved: dict[str, Any]) -> Approval:
+        """The case's approval if it binds exactly `approved` and is valid now, else
+        `ApprovalInvalid` (see `approvals.approved_as_sent` and `approved_changes`)."""
+        token = (case.raw.get("next_step") or {}).get("approval_token")
+        return verify_approval(token, self.approval_key(), case_id=case.id, approved=approved)
 
     def journeys(self) -> list[dict[str, Any]]:
         return self.send(calls.journeys())

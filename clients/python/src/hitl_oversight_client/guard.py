@@ -7,7 +7,9 @@
     def refund(order_id, amount): ...
 
 Calling `refund(...)` asks the gate with this call's arguments. The function runs only when the
-gate answers "automate", or, if the guard may `wait`, when a person approves this very call.
+gate answers "automate", or, if the guard may `wait`, when a person approves this very call: the
+approval token must be the product's signature over exactly the action and proposal these
+arguments give now, and not expired (`ApprovalInvalid` otherwise).
 Otherwise it raises a `NotApproved` (never runs the function):
 
 - `PendingHumanDecision` — a case is open (not waiting, or `DecisionTimeout` after `wait` s);
@@ -25,6 +27,7 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from hitl_oversight_client.approvals import approved_as_sent
 from hitl_oversight_client.errors import ActionRejected, ChangesRequired, PendingHumanDecision
 from hitl_oversight_client.models import PROCEED, PROCEED_WITH_CHANGES
 
@@ -82,6 +85,10 @@ class Guard:
                 answer.case_id, timeout=self.wait, poll_interval=self.poll_interval
             )
             if case.instruction == PROCEED:
+                # The arguments as they are now, after the wait: the approval must bind them.
+                now = self._fields(func, dict(bound.arguments))
+                approved = approved_as_sent(now["action"], now.get("proposal"))
+                self.client.verify_approval(case, approved)
                 return func(*args, **kwargs)
             if case.instruction == PROCEED_WITH_CHANGES:
                 raise ChangesRequired(
