@@ -19,7 +19,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev]" -e ./clients/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]" -e "./clients/python[mcp]"
 	@touch $@
 
 install: $(STAMP)
