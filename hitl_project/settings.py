@@ -197,6 +197,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "oversight.api.schema.describe_operations",
+    ],
 }
 
 # Login lock-out (django-axes; audit/services/sign_in.py). LOGIN_FAILURE_LIMIT failed logins for

@@ -1,7 +1,12 @@
 """GET /api/v1/corrections/: the final human decisions on this AI system's cases, for training
 and evaluation, in a stable order with cursor pagination. Each page taken is a ledger event."""
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
@@ -74,7 +79,19 @@ class CorrectionsView(AISystemAPIView):
             OpenApiParameter("cursor", str, description="From `next` or `previous`."),
             OpenApiParameter("page_size", int, description="1 to 500; 100 by default."),
         ],
-        examples=[OpenApiExample("One correction", value=EXAMPLE, response_only=True)],
+        responses={
+            200: OpenApiResponse(
+                description="`next` and `previous` (cursor URLs or null) and `results`, one "
+                "record per final human decision."
+            )
+        },
+        examples=[
+            OpenApiExample(
+                "A page",
+                value={"next": None, "previous": None, "results": [EXAMPLE]},
+                response_only=True,
+            )
+        ],
     )
     def get(self, request):
         params = request.query_params

@@ -39,11 +39,20 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
     )
 
 
+WARNING_HEADER = "X-HITL-Warning"
+MISSING_KEY_WARNING = (
+    "No Idempotency-Key: this request was carried out, but a retry of it would be carried out "
+    "again. Send a unique Idempotency-Key on every POST."
+)
+
+
 def idempotent(request, ai_system: AISystem, handler: Callable[[], Response]) -> Response:
     """Run `handler` once per (AI system, Idempotency-Key); without the header, just run it."""
     key = request.headers.get(HEADER)
     if key is None:
-        return handler()
+        response = handler()
+        response[WARNING_HEADER] = MISSING_KEY_WARNING
+        return response
     key = key.strip()
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise ValidationError(

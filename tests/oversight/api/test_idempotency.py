@@ -82,3 +82,20 @@ def test_an_overlong_key_is_refused(client, refunds):
     assert response.status_code == 400
     assert "Idempotency-Key" in response.json()["error"]["fields"]
     assert GateEvaluation.objects.count() == 0
+
+
+def test_a_post_without_a_key_is_carried_out_once_with_a_warning_header(client, refunds):
+    from oversight.models import GateEvaluation
+
+    body = {
+        "journey": "refunds",
+        "action": {"type": "refund", "amount": "5.00", "currency": "EUR"},
+        "signals": {"confidence": 0.9},
+        "context": {"order_id": "A-1"},
+    }
+    response = client.post("/api/v1/gate/", body, format="json")
+    assert response.status_code == 200
+    assert "No Idempotency-Key" in response["X-HITL-Warning"]
+    assert GateEvaluation.objects.count() == 1
+    keyed = client.post("/api/v1/gate/", body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert "X-HITL-Warning" not in keyed

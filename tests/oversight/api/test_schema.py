@@ -28,3 +28,34 @@ def test_docs_page_loads_its_assets_locally():
     html = response.content.decode()
     assert "swagger-ui" in html
     assert "cdn." not in html and "jsdelivr" not in html
+
+
+@pytest.mark.django_db
+def test_every_operation_has_its_own_words_and_documents_its_errors():
+    schema = Client().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    descriptions = []
+    for path, operations in schema["paths"].items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for method, operation in operations.items():
+            where = f"{method.upper()} {path}"
+            assert operation.get("summary"), where
+            description = operation.get("description", "")
+            assert description and not description.startswith("Base for every API view"), where
+            descriptions.append(description)
+            responses = operation["responses"]
+            assert {"401", "503"} <= set(responses), where
+            if method == "post":
+                assert {"400", "413", "415"} <= set(responses), where
+            error = responses["401"]["content"]["application/json"]["schema"]
+            assert error == {"$ref": "#/components/schemas/Error"}
+    assert len(descriptions) == len(set(descriptions)) >= 10
+    assert {"/api/v1/precedents/", "/api/v1/corrections/", "/api/v1/approval-key/"} <= set(
+        schema["paths"]
+    )
+
+
+def test_the_schema_generates_without_errors_or_warnings():
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
