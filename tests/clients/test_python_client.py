@@ -400,3 +400,21 @@ def test_approvals_are_checked_offline_for_case_action_expiry_and_key(client, pr
         verify_approval(token, other_key, case_id=case.id, approved=approved)
     with pytest.raises(ApprovalInvalid, match="No approval token"):
         verify_approval(None, key, case_id=case.id, approved=approved)
+
+
+def test_the_agent_loop_example_runs_as_documented(client, product):
+    """clients/python/examples/agent_loop.py, the worked example of docs/agents.md."""
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "clients/python/examples/agent_loop.py"
+    spec = importlib.util.spec_from_file_location("agent_loop", script)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+
+    log = example.run(client)
+
+    assert log[0] == "A-10023: refunded 24.90 EUR on A-10023"
+    assert log[1].startswith("A-10024: a person decides (case ")
+    assert log[2].startswith("A-10025: handed to a person (case ")
+    assert Case.objects.count() == 2
