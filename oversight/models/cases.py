@@ -138,6 +138,11 @@ class Case(models.Model):
         return f"Case {str(self.id)[:8]} — {self.journey.name} ({self.get_status_display()})"
 
     @property
+    def is_handover(self) -> bool:
+        """The customer asked for a person and the AI system proposed nothing: a hand-over."""
+        return self.route_reason == RouteReason.CUSTOMER_REQUESTED_HUMAN and not self.action_type
+
+    @property
     def ai_system(self) -> AISystem:
         return self.journey.ai_system
 

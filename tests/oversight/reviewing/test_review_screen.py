@@ -681,3 +681,22 @@ def test_a_deactivated_override_reason_is_not_offered(client, case, senior, reas
 
     assert "Policy exception" in page
     assert "Retired reason" not in page
+
+
+def test_a_customer_hand_over_shows_as_a_hand_over_not_an_ai_proposal(
+    client, journey, levels, reviewer
+):
+    handover = CaseFactory(
+        journey=journey,
+        required_level=levels["reviewer"],
+        route_reason=RouteReason.CUSTOMER_REQUESTED_HUMAN,
+        action_type="",
+        amount=None,
+        currency="",
+        proposal={},
+    )
+    log_in(client, reviewer)
+    page = html(client.get(review_url(handover)))
+    assert "A hand-over: the customer asked for a person" in page
+    assert "The AI system proposed nothing" in page
+    assert "What the system tried" not in page
