@@ -79,7 +79,7 @@ print((journeys.filter(slug__icontains="refund").first() or journeys.first()).pk
 PICK_DECIDED_CASE = """
 from oversight.models import Case
 cases = Case.objects.filter(status="decided", decisions__reviewer__username="senior",
-    decisions__is_override=True).order_by("-decided_at", "pk")
+    decisions__is_override=True, decisions__outcome="modify").order_by("-decided_at", "pk")
 print(cases.first().pk)
 """
 

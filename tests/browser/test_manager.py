@@ -4,6 +4,7 @@ checks what the page shows afterwards and what the database holds: the grant's e
 revocation, the journey's automation state, the history rows and the audit ledger event."""
 
 import datetime
+import re
 
 import pytest
 from django.contrib.auth.models import Group
@@ -107,6 +108,9 @@ def test_the_manager_grants_extends_and_revokes_authority(page, live_server, sig
     assert grant.granted_by == team["manager"]
     assert grant.history.count() == 1
     assert len(ledger("grant.created", grant.pk)) == 1
+    expect(page.locator(".field-justification")).to_contain_text("Covers the refunds queue")
+    end_shown = page.locator(".field-valid_until .readonly").inner_text()
+    assert str(first_end.year) in end_shown
     buttons = page.locator(".grant-actions")
     expect(buttons.get_by_role("link", name="Extend")).to_be_visible()
     expect(buttons.get_by_role("link", name="Revoke")).to_be_visible()
@@ -119,6 +123,8 @@ def test_the_manager_grants_extends_and_revokes_authority(page, live_server, sig
     page.get_by_role("button", name="Extend", exact=True).click()
 
     expect(page.locator(".messagelist")).to_contain_text("Extended: ")
+    expect(page.locator(".field-valid_until .readonly")).not_to_have_text(end_shown)
+    expect(page.locator(".field-valid_until")).to_contain_text(str(later_end.year))
     assert page.url.endswith(f"/admin/oversight/authoritygrant/{grant.pk}/change/")
     grant.refresh_from_db()
     assert grant.valid_until == later_end
@@ -137,6 +143,9 @@ def test_the_manager_grants_extends_and_revokes_authority(page, live_server, sig
 
     expect(page.locator(".messagelist")).to_contain_text("Revoked: ")
     expect(page.locator(".grant-actions")).to_have_count(0)
+    expect(page.locator(".field-revocation_reason")).to_contain_text("Moved to the billing team.")
+    # The manager, by username or by name.
+    expect(page.locator(".field-revoked_by")).to_contain_text(re.compile("mark", re.IGNORECASE))
     grant.refresh_from_db()
     assert grant.revoked_at is not None
     assert (grant.revoked_by, grant.revocation_reason) == (
