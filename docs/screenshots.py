@@ -62,7 +62,7 @@ SHOTS = {
 # Chosen from the demo data with `manage.py shell`: what the manager grants for the picture of a
 # grant with an end (the demo's grants run until revoked, which offer no Extend): the reviewer,
 # the lowest level, on a journey the reviewer holds nothing on; the journey of the story's
-# pause; a case a senior reviewer decided by overriding the AI.
+# pause; a case a senior reviewer decided by modifying the AI's proposal (an override).
 PICK_GRANT = """
 from django.contrib.auth import get_user_model
 from oversight.models import AuthorityLevel, Journey
