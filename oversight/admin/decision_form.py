@@ -45,6 +45,7 @@ OUTCOME_KEYS = {
 }
 NEXT_KEY = "N"
 THEN_NEXT = "next"  # the value of the "Decide and open next" button
+CENTS = Decimal("0.01")
 MODIFICATION_FIELDS = ("option", "amount", "reply", "final_action")
 
 
@@ -225,7 +226,10 @@ class DecisionForm(forms.Form):
         data = self.cleaned_data
         chosen = {
             "option": data.get("option") or None,
-            "amount": str(data["amount"]) if data.get("amount") is not None else None,
+            # As money is written: "20" becomes "20.00", the way the API's amounts read.
+            "amount": str(data["amount"].quantize(CENTS))
+            if data.get("amount") is not None
+            else None,
             "reply": (data.get("reply") or "").strip() or None,
         }
         chosen = {key: value for key, value in chosen.items() if value is not None}
