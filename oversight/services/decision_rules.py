@@ -8,6 +8,7 @@ service would refuse, nor refuse what it would accept.
 
 import datetime
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.utils import timezone
@@ -81,7 +82,8 @@ def capability_refusal(case: Case, outcome: str, level: AuthorityLevel) -> str |
 
     An override (modify, reject) needs a level that may override; approving or modifying an
     irreversible action needs a level that may approve it, and an amount above the level's
-    monetary limit is beyond it. Escalating is always open: it is the way up.
+    monetary limit is beyond it (a modified action's own amount is checked against the limit
+    in `decision_problems`). Escalating is always open: it is the way up.
     """
     overriding = case.route_reason != RouteReason.SAMPLE_AUDIT and outcome in OVERRIDING
     if overriding and not level.may_override:
@@ -190,6 +192,21 @@ def decision_problems(
     refusal = capability_refusal(case, decision.outcome, level)
     if refusal:
         problems.append(Problem("outcome", refusal, NotAllowed))
+    modified_amount = _amount_of(decision.final_action)
+    if (
+        decision.outcome == DecisionOutcome.MODIFY
+        and modified_amount is not None
+        and level.monetary_limit is not None
+        and modified_amount > level.monetary_limit
+    ):
+        problems.append(
+            Problem(
+                "amount",
+                f"The modified amount {modified_amount} {case.currency} is above your level's "
+                f"limit of {level.monetary_limit}.",
+                NotAllowed,
+            )
+        )
     if case.route_reason != RouteReason.SAMPLE_AUDIT and decision.outcome in OVERRIDING:
         if decision.override_reason is None or not decision.override_reason.is_active:
             problems.append(Problem("override_reason", "An override needs a reason category."))
@@ -209,6 +226,18 @@ def decision_problems(
             )
         )
     return problems
+
+
+def _amount_of(action) -> Decimal | None:
+    """The amount a modified action names, when it names one as a number; the level's monetary
+    limit applies to it as to the proposal's own amount."""
+    if not isinstance(action, dict) or isinstance(action.get("amount"), bool):
+        return None
+    try:
+        amount = Decimal(str(action.get("amount")))
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() else None
 
 
 def _name(user) -> str:

@@ -179,6 +179,28 @@ def test_a_bad_amount_and_contradicting_details_are_errors_beside_their_fields(
     assert snapshot(case) == before
 
 
+def test_a_modified_amount_above_the_limit_is_refused_beside_the_amount(
+    client, case, senior, reason
+):
+    holding(client, senior, case)
+    before = snapshot(case)
+
+    response = submit(
+        client,
+        case,
+        outcome="modify",
+        option="partial refund",
+        amount="1500",
+        override_reason=reason.pk,
+        rationale="Goodwill.",
+    )
+
+    assert errors_of(field(response, "amount")) == [
+        f"The modified amount 1500.00 {case.currency} is above your level&#x27;s limit of 1000.00."
+    ]
+    assert snapshot(case) == before
+
+
 def test_a_modification_is_recorded_from_the_fields(client, case, senior, reason):
     holding(client, senior, case)
 
@@ -319,12 +341,23 @@ def test_decide_and_open_next_on_a_sample_audit_stays_with_sample_audits(
 # Cost ---------------------------------------------------------------------------------------
 
 
-def test_the_screen_with_the_form_and_an_invalid_post_cost_a_bounded_number_of_queries(
-    client, case, senior, django_assert_max_num_queries
+def test_the_form_costs_a_fixed_number_of_queries(
+    client, case, senior, reason, django_assert_max_num_queries
 ):
+    """Measured at 24, 27 and 38 on SQLite; a little room for the session and messages."""
     holding(client, senior, case)
 
-    with django_assert_max_num_queries(40):
+    with django_assert_max_num_queries(28):
         assert client.get(review_url(case)).status_code == 200
-    with django_assert_max_num_queries(50):
+    with django_assert_max_num_queries(31):
         assert submit(client, case, outcome="modify").status_code == 200
+    with django_assert_max_num_queries(42):
+        decided = submit(
+            client,
+            case,
+            outcome="modify",
+            option="decline",
+            override_reason=reason.pk,
+            rationale="Out of policy.",
+        )
+    assert decided.status_code == 302

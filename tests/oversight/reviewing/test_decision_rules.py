@@ -245,3 +245,27 @@ def test_an_empty_queue_has_no_next_case(reviewer):
     assert claim_next_case(reviewer=reviewer) is None
     assert claim_next_case(reviewer=reviewer, sample_audits=True) is None
     assert AuditEvent.objects.count() == events
+
+
+@pytest.mark.parametrize("amount", ["1000.01", 5000, "5e3"])
+def test_a_modified_amount_above_the_levels_limit_is_refused(case, senior, reason, amount):
+    claim_case(case=case, reviewer=senior)
+    before = snapshot(case)
+    decision = DecisionInput(
+        outcome="modify",
+        final_action={"option": "partial refund", "amount": amount},
+        override_reason=reason,
+        rationale="More than asked.",
+    )
+
+    with pytest.raises(NotAllowed, match="above your level's limit of 1000.00"):
+        decide_case(case=case, reviewer=senior, decision=decision)
+
+    assert snapshot(case) == before
+    within = DecisionInput(
+        outcome="modify",
+        final_action={"option": "partial refund", "amount": "1000.00"},
+        override_reason=reason,
+        rationale="The limit itself.",
+    )
+    assert decide_case(case=case, reviewer=senior, decision=within).is_override
