@@ -210,8 +210,6 @@ class DecisionForm(forms.Form):
             if unreadable and problem.field in MODIFICATION_FIELDS:
                 continue  # the details could not be read: that error says it already
             name = problem.field if problem.field in self.fields else None
-            if name == "final_action" and "option" in self.fields:
-                name = "option"
             if problem.message not in self.errors.get(name or "__all__", []):
                 self.add_error(name, problem.message)
         return data

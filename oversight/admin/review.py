@@ -3,9 +3,12 @@
 GET `case/<id>/review/` shows what the system saw and tried, why it came to a person (the
 judgement points with the signal values that fired them), the options, the authority the
 reviewer holds, the decisions and escalations so far, the customer's earlier cases and the
-precedents. The POST actions claim, release, decide and take over call the services of
-`oversight.services` and nothing else: a refusal (`DomainError`) is shown as the service worded
-it and changes nothing.
+precedents, and the decision form (`oversight.admin.decision_form`). A POST on the same URL
+decides, so an invalid decision comes back, errors beside the fields, at the case's own address
+(`review/decide/` still accepts the POST of a tab opened before). "Decide and open next" claims
+the next free case of the queue. The POST actions claim, release, decide and take over call the
+services of `oversight.services` and nothing else: a refusal (`DomainError`) is shown as the
+service worded it and changes nothing.
 
 Only cases in `decidable_cases(user)` open (invariant 2); any other case gets a 403 page that
 says why, and an unknown id a 404.
