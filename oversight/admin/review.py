@@ -3,9 +3,12 @@
 GET `case/<id>/review/` shows what the system saw and tried, why it came to a person (the
 judgement points with the signal values that fired them), the options, the authority the
 reviewer holds, the decisions and escalations so far, the customer's earlier cases and the
-precedents. The POST actions claim, release, decide and take over call the services of
-`oversight.services` and nothing else: a refusal (`DomainError`) is shown as the service worded
-it and changes nothing.
+precedents, and the decision form (`oversight.admin.decision_form`). A POST on the same URL
+decides, so an invalid decision comes back, errors beside the fields, at the case's own address
+(`review/decide/` still accepts the POST of a tab opened before). "Decide and open next" claims
+the next free case of the queue. The POST actions claim, release, decide and take over call the
+services of `oversight.services` and nothing else: a refusal (`DomainError`) is shown as the
+service worded it and changes nothing.
 
 Only cases in `decidable_cases(user)` open (invariant 2); any other case gets a 403 page that
 says why, and an unknown id a 404.
@@ -14,7 +17,6 @@ says why, and an unknown id a 404.
 import datetime
 import functools
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed
@@ -23,14 +25,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
-from oversight.exceptions import DomainError, InvalidInput
-from oversight.models import (
-    CaseStatus,
-    DecisionOutcome,
-    DecisionStage,
-    OverrideReason,
-    RouteReason,
-)
+from oversight.admin.decision_form import NEXT_KEY, THEN_NEXT, DecisionForm
+from oversight.exceptions import DomainError
+from oversight.models import CaseStatus, DecisionStage, RouteReason
 from oversight.review_selectors import (
     case_exists,
     case_for_review,
@@ -41,23 +38,16 @@ from oversight.review_selectors import (
 )
 from oversight.selectors import final_decision
 from oversight.services.authority import decidable_cases, effective_grant
-from oversight.services.cases import claim_case, claim_is_live, release_case, take_over_claim
-from oversight.services.decisions import (
-    AUDIT_OUTCOMES,
-    LIVE_OUTCOMES,
-    DecisionInput,
-    decide_case,
-    parse_final_action,
+from oversight.services.cases import (
+    check_claim,
+    claim_case,
+    claim_is_live,
+    release_case,
+    take_over_claim,
 )
-
-OUTCOME_HELP = {
-    DecisionOutcome.APPROVE: "The proposal goes ahead as the system proposed it.",
-    DecisionOutcome.MODIFY: "An override: choose the option that stands instead (and details).",
-    DecisionOutcome.REJECT: "An override: the proposal does not go ahead.",
-    DecisionOutcome.ESCALATE: "Send the case one level up for a fresh review; say why.",
-    DecisionOutcome.AGREE: "What the automation did was right.",
-    DecisionOutcome.DISAGREE: "What the automation did was wrong; say why.",
-}
+from oversight.services.decision_rules import allowed_outcomes
+from oversight.services.decisions import decide_case
+from oversight.services.next_case import claim_next_case
 
 
 def duration_text(delta: datetime.timedelta) -> str:
@@ -98,110 +88,6 @@ def case_action(view):
     return wrapper
 
 
-class DecisionForm(forms.Form):
-    """What a reviewer decides; the rules are the service's, this only reads the input."""
-
-    outcome = forms.ChoiceField(widget=forms.RadioSelect, label="Decision")
-    option = forms.ChoiceField(
-        required=False,
-        label="Option that stands instead",
-        help_text="For a modification: one of the options for this case.",
-    )
-    final_action = forms.CharField(
-        required=False,
-        label="Details of the modified action (JSON, optional)",
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 48, "spellcheck": "false"}),
-        help_text='A JSON object, e.g. {"amount": "20.00", "reply": "..."}; '
-        "the option chosen above is added to it.",
-    )
-    override_reason = forms.ModelChoiceField(
-        queryset=OverrideReason.objects.filter(is_active=True),
-        required=False,
-        label="Override reason",
-        empty_label="— none —",
-        help_text="Required when you modify or reject the AI's proposal.",
-    )
-    rationale = forms.CharField(
-        required=False,
-        label="Rationale",
-        widget=forms.Textarea(attrs={"rows": 4, "cols": 48}),
-        help_text="Required to override, escalate or disagree: what made you decide this?",
-    )
-
-    def __init__(self, *args, case, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.sample_audit = case.route_reason == RouteReason.SAMPLE_AUDIT
-        allowed = AUDIT_OUTCOMES if self.sample_audit else LIVE_OUTCOMES
-        self.fields["outcome"].choices = [
-            (value, label) for value, label in DecisionOutcome.choices if value in allowed
-        ]
-        if self.sample_audit:
-            for name in ("option", "final_action", "override_reason"):
-                del self.fields[name]
-            self.fields["rationale"].label = "Note"
-            self.fields["rationale"].help_text = "Required to disagree: what should have happened?"
-        else:
-            self.fields["option"].choices = [("", "—"), *((o, o) for o in _labels(case.options))]
-
-    def clean_final_action(self) -> str:
-        """A modified action that cannot be read or stored is an error on this field.
-
-        Read by the service's parser, which uses the API's JSON guard: the same NUL, surrogate,
-        depth, key and number rules as the API (oversight.json_guard).
-        """
-        raw = self.cleaned_data["final_action"]
-        if self.cleaned_data.get("outcome") == DecisionOutcome.MODIFY:
-            try:
-                parse_final_action(raw)
-            except InvalidInput as error:
-                raise forms.ValidationError(error.message) from None
-        return raw
-
-    def decision_input(self) -> DecisionInput:
-        """The service's input; InvalidInput when the modified action cannot be read."""
-        data = self.cleaned_data
-        outcome = data["outcome"]
-        final_action = None
-        if outcome == DecisionOutcome.MODIFY:
-            final_action = self._modified_action(data.get("option", ""), data["final_action"])
-        return DecisionInput(
-            outcome=outcome,
-            final_action=final_action,
-            override_reason=data.get("override_reason"),
-            rationale=data["rationale"],
-            # None: the service measures the time from the claim to the decision.
-            time_spent_seconds=None,
-        )
-
-    @staticmethod
-    def _modified_action(option: str, raw: str):
-        details = parse_final_action(raw)
-        if not option:
-            return details
-        if details is None:
-            return {"option": option}
-        if not isinstance(details, dict):
-            raise InvalidInput(
-                'With an option chosen, give the details as a JSON object, e.g. {"amount": "20"}.'
-            )
-        if details.get("option", option) != option:
-            raise InvalidInput(
-                f"The details name the option {details['option']!r} but you chose {option!r}: "
-                "keep one."
-            )
-        return {"option": option, **details}
-
-
-def _labels(options) -> list[str]:
-    return [option for option in options or [] if isinstance(option, str)]
-
-
-def outcome_choices(form: DecisionForm):
-    """The outcome radio buttons with a line of help each, for the template."""
-    field = form["outcome"]
-    return [(radio, OUTCOME_HELP.get(radio.data["value"], "")) for radio in field]
-
-
 class ReviewScreenMixin:
     """The decision screen and its POST actions, for a Case ModelAdmin."""
 
@@ -232,12 +118,16 @@ class ReviewScreenMixin:
     # Views ------------------------------------------------------------------------------------
 
     def review_view(self, request, object_id):
-        if request.method != "GET":
-            return HttpResponseNotAllowed(["GET"])
+        """GET shows the case; POST decides it, so an invalid decision is shown again, errors
+        beside the fields, at the case's own URL."""
+        if request.method not in ("GET", "POST"):
+            return HttpResponseNotAllowed(["GET", "POST"])
         mine = decidable_cases(request.user)
         case = self._reviewable_case(request, object_id, decidable=mine)
         if case is None:
             return self._outside_authority(request)
+        if request.method == "POST":
+            return self._decide(request, case)
         return self._render_review(request, case, decidable=mine)
 
     @case_action
@@ -282,7 +172,21 @@ class ReviewScreenMixin:
 
     @case_action
     def decide_view(self, request, case):
-        form = DecisionForm(request.POST, case=case)
+        """The former address of the decision form (kept for open tabs): same as a POST on the
+        review URL."""
+        return self._decide(request, case)
+
+    def _decide(self, request, case):
+        form = DecisionForm(
+            request.POST, case=case, choices=allowed_outcomes(case=case, user=request.user)
+        )
+        try:
+            # A case decided, taken or lapsed meanwhile says so first: the form's own problems
+            # would not help. decide_case checks again under its lock.
+            check_claim(case, request.user, timezone.now())
+        except DomainError as error:
+            messages.error(request, error.message)
+            return self._render_review(request, case, form=form)
         if not form.is_valid():
             messages.error(request, "The decision was not recorded: see the form below.")
             return self._render_review(request, case, form=form)
@@ -292,7 +196,20 @@ class ReviewScreenMixin:
             messages.error(request, error.message)
             return self._render_review(request, case, form=form)
         messages.success(request, decided_message(decision))
-        return redirect(self._queue_url())
+        if request.POST.get("then") != THEN_NEXT:
+            return redirect(self._queue_url())
+        sample_audits = case.route_reason == RouteReason.SAMPLE_AUDIT
+        following = claim_next_case(reviewer=request.user, sample_audits=sample_audits)
+        if following is None:
+            messages.info(request, "No more cases in your queue.")
+            return redirect(self._queue_url() + ("?tab=audit" if sample_audits else ""))
+        until = timezone.localtime(following.claim_expires_at)
+        messages.info(
+            request,
+            f"Next: case {str(following.pk)[:8]}, yours until {until:%H:%M %Z}: decide it, or "
+            "release it.",
+        )
+        return redirect(self._review_url(following))
 
     # Parts ------------------------------------------------------------------------------------
 
@@ -328,7 +245,7 @@ class ReviewScreenMixin:
             for d in decisions
         )
         if holds_claim and form is None:
-            form = DecisionForm(case=case)
+            form = DecisionForm(case=case, choices=allowed_outcomes(case=case, user=user, at=now))
         mine = decidable if decidable is not None else decidable_cases(user, at=now)
         grant = effective_grant(user, case.journey, at=now)
         case_points = {point.pk for point in case.judgement_points.all()}
@@ -345,7 +262,7 @@ class ReviewScreenMixin:
             "matched_points": matched_points(case),
             "signals": evaluation.signals if evaluation else None,
             "server_signals": evaluation.server_signals if evaluation else None,
-            "options": _labels(case.options),
+            "options": [option for option in case.options or [] if isinstance(option, str)],
             "decisions": decisions,
             "final_decision": final_decision(case),
             "escalations": escalations(case),
@@ -370,7 +287,8 @@ class ReviewScreenMixin:
             and not took_first_review
             and not (claim_is_live(case, now) and case.claimed_by_id != user.pk),
             "form": form,
-            "outcome_choices": outcome_choices(form) if form else [],
+            "next_key": NEXT_KEY,
+            "then_next": THEN_NEXT,
             "minutes_held": int((now - case.claimed_at).total_seconds() // 60)
             if holds_claim and case.claimed_at
             else None,
@@ -378,7 +296,7 @@ class ReviewScreenMixin:
             "change_url": self.workspace_url("change", case.pk),
             "claim_url": self.workspace_url("review_claim", case.pk),
             "release_url": self.workspace_url("review_release", case.pk),
-            "decide_url": self.workspace_url("review_decide", case.pk),
+            "review_url": self._review_url(case),
             "take_over_url": self.workspace_url("review_take_over", case.pk),
             "review_url_name": f"admin:{self.workspace_url_name('review')}",
         }

@@ -4,11 +4,11 @@ One call is one Decision row, taken under a lock on the case by the reviewer hol
 A decision that differs from the AI's proposal is an override and needs a level that may
 override, a reason category and a rationale. Approving an irreversible action, or one above the
 level's monetary limit, needs a level allowed to. Four-eyes cases need a second, different
-person who agrees; a disagreement escalates the case.
+person who agrees; a disagreement escalates the case, and the second reviewer must say why.
+The rules themselves live in `decision_rules`, shared with the admin's decision form.
 """
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -16,37 +16,21 @@ from django.utils import timezone
 
 from audit.services.ledger import Actor, append_event
 from oversight.exceptions import InvalidInput, NotAllowed
-from oversight.json_guard import check_json, check_text, loads
-from oversight.models import (
-    Case,
-    CaseStatus,
-    Decision,
-    DecisionOutcome,
-    DecisionStage,
-    OverrideReason,
-    RouteReason,
-)
+from oversight.json_guard import check_text, loads
+from oversight.models import Case, CaseStatus, Decision, DecisionOutcome, DecisionStage, RouteReason
 from oversight.services.cases import check_claim, deciding_grant, escalate_locked_case, lock_case
+from oversight.services.decision_rules import (
+    OVERRIDING,
+    DecisionInput,
+    agrees,
+    decision_problems,
+    final_action_of,
+    first_review,
+    raise_first,
+)
 from oversight.services.webhooks import enqueue_decision_webhook
 
-LIVE_OUTCOMES = {
-    DecisionOutcome.APPROVE,
-    DecisionOutcome.MODIFY,
-    DecisionOutcome.REJECT,
-    DecisionOutcome.ESCALATE,
-}
-AUDIT_OUTCOMES = {DecisionOutcome.AGREE, DecisionOutcome.DISAGREE}
-OVERRIDING = {DecisionOutcome.MODIFY, DecisionOutcome.REJECT}
-CARRIES_OUT_ACTION = {DecisionOutcome.APPROVE, DecisionOutcome.MODIFY}
-
-
-@dataclass(frozen=True)
-class DecisionInput:
-    outcome: str
-    final_action: Any = None
-    override_reason: OverrideReason | None = None
-    rationale: str = ""
-    time_spent_seconds: int | None = None
+__all__ = ["DecisionInput", "decide_case", "parse_final_action"]
 
 
 def parse_final_action(raw: str) -> Any:
@@ -67,61 +51,6 @@ def parse_final_action(raw: str) -> Any:
         return text
 
 
-def _validate(case: Case, decision: DecisionInput) -> None:
-    # What no database keeps (NUL, lone surrogates...) is refused whoever the caller is.
-    check_json(decision.final_action, path="final_action")
-    check_text(decision.rationale or "", path="rationale")
-    allowed = AUDIT_OUTCOMES if case.route_reason == RouteReason.SAMPLE_AUDIT else LIVE_OUTCOMES
-    if decision.outcome not in allowed:
-        labels = ", ".join(sorted(allowed))
-        raise InvalidInput(f"For this case, decide one of: {labels}.")
-    if decision.outcome == DecisionOutcome.MODIFY:
-        action = decision.final_action
-        if action in (None, "", {}, []):
-            raise InvalidInput("A modification needs the final action you decided on.")
-        option = action.get("option") if isinstance(action, dict) else action
-        if case.options and isinstance(option, str) and option not in case.options:
-            raise InvalidInput(
-                f"{option!r} is not among the options for this case: {', '.join(case.options)}."
-            )
-        if case.options and not isinstance(option, str):
-            raise InvalidInput(
-                'Choose one of the options, e.g. {"option": "' + case.options[0] + '"}.'
-            )
-    if (
-        decision.outcome in (DecisionOutcome.ESCALATE, DecisionOutcome.DISAGREE)
-        and not (decision.rationale or "").strip()
-    ):
-        raise InvalidInput("Say why: an escalation or a disagreement needs a note.")
-
-
-def _check_capabilities(case: Case, decision: DecisionInput, level) -> bool:
-    """Returns whether this is an override; refuses what the level may not do (invariant 3)."""
-    is_override = case.route_reason != RouteReason.SAMPLE_AUDIT and decision.outcome in OVERRIDING
-    if is_override:
-        if not level.may_override:
-            raise NotAllowed(f"Your level {level.name} may not override the AI's proposal.")
-        if decision.override_reason is None or not decision.override_reason.is_active:
-            raise InvalidInput("An override needs a reason category.")
-        if not (decision.rationale or "").strip():
-            raise InvalidInput("An override needs a rationale: say why you decided otherwise.")
-    if decision.outcome in CARRIES_OUT_ACTION:
-        if case.irreversible and not level.may_approve_irreversible:
-            raise NotAllowed(
-                f"This action cannot be undone; your level {level.name} may not approve it."
-            )
-        if (
-            case.amount is not None
-            and level.monetary_limit is not None
-            and case.amount > level.monetary_limit
-        ):
-            raise NotAllowed(
-                f"{case.amount} {case.currency} is above your level's limit of "
-                f"{level.monetary_limit}."
-            )
-    return is_override
-
-
 def decide_case(*, case: Case, reviewer, decision: DecisionInput) -> Decision:
     """Take a decision on a case the reviewer has claimed.
 
@@ -135,16 +64,14 @@ def decide_case(*, case: Case, reviewer, decision: DecisionInput) -> Decision:
         case = lock_case(case)
         check_claim(case, reviewer, now)
         grant = deciding_grant(case, reviewer, at=now)
-        _validate(case, decision)
-        is_override = _check_capabilities(case, decision, grant.level)
         second = case.status == CaseStatus.AWAITING_SECOND_REVIEW
-        first_decision = None
-        if second:
-            first_decision = case.decisions.get(
-                review_round=case.review_round, stage=DecisionStage.FIRST
-            )
-            if first_decision.reviewer_id == reviewer.pk:
-                raise NotAllowed("The second review must be by a different person.")
+        first_decision = first_review(case) if second else None
+        raise_first(decision_problems(case, decision, grant.level, first=first_decision))
+        if first_decision is not None and first_decision.reviewer_id == reviewer.pk:
+            raise NotAllowed("The second review must be by a different person.")
+        is_override = case.route_reason != RouteReason.SAMPLE_AUDIT and (
+            decision.outcome in OVERRIDING
+        )
         elapsed = int((now - case.claimed_at).total_seconds()) if case.claimed_at else None
         record = Decision(
             case=case,
@@ -152,7 +79,7 @@ def decide_case(*, case: Case, reviewer, decision: DecisionInput) -> Decision:
             stage=DecisionStage.SECOND if second else DecisionStage.FIRST,
             reviewer=reviewer,
             outcome=decision.outcome,
-            final_action=_final_action(case, decision),
+            final_action=final_action_of(case, decision),
             is_override=is_override,
             override_reason=decision.override_reason if is_override else None,
             rationale=(decision.rationale or "").strip(),
@@ -184,7 +111,7 @@ def decide_case(*, case: Case, reviewer, decision: DecisionInput) -> Decision:
                 history_user=reviewer,
                 reason="reviewer_escalated",
             )
-        elif second and not _agree(first_decision, record):
+        elif second and not agrees(first_decision, record.outcome, record.final_action):
             append_event(
                 actor=actor, action="case.second_review_disagreed", obj=case, payload=payload
             )
@@ -214,22 +141,6 @@ def decide_case(*, case: Case, reviewer, decision: DecisionInput) -> Decision:
             )
             enqueue_decision_webhook(case=case)
     return record
-
-
-def _final_action(case: Case, decision: DecisionInput):
-    if decision.outcome == DecisionOutcome.MODIFY:
-        return decision.final_action
-    if decision.outcome == DecisionOutcome.APPROVE:
-        return case.proposal
-    return None
-
-
-def _agree(first: Decision, second: Decision) -> bool:
-    """Same outcome, and for modifications the same final action (approve and reject carry none
-    of their own to compare)."""
-    if first.outcome != second.outcome:
-        return False
-    return first.outcome != DecisionOutcome.MODIFY or first.final_action == second.final_action
 
 
 def _release(case: Case, reviewer) -> None:
