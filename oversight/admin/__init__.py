@@ -9,6 +9,7 @@ from oversight.admin import (  # noqa: F401
     gate,
     guardrails,
     judgement,
+    navigation,
     reports,
     systems,
     webhooks,
