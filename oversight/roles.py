@@ -79,8 +79,9 @@ SIGN_IN_UNLOCK_PERMISSIONS: dict[str, list[str]] = {
 
 # What each role's admin index and nav sidebar link to: the lists of its daily work. Hiding a link
 # is not a permission change (a hidden list still opens for whoever may view it); it keeps a
-# person's home free of tables they never use. A person in several roles sees the union; a
-# superuser or a person in none of these roles sees every list their permissions allow.
+# person's home free of tables they never use. A person holds a role when their groups give
+# every permission of it (oversight.admin.navigation.roles_of); in several roles they see the
+# union; a superuser or a person in no role sees every list their permissions allow.
 # The compliance officer audits every record, so every list they may read stays linked.
 ROLE_ADMIN_LINKS: dict[str, frozenset[str]] = {
     REVIEWER: frozenset({"oversight.Case", "oversight.Decision", "literacy.TrainingModule"}),

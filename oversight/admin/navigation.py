@@ -5,17 +5,35 @@ and the sidebar); an app's own index page and every URL answer exactly as permis
 """
 
 from django.contrib import admin
+from django.contrib.auth.backends import ModelBackend
 
-from oversight.roles import ROLE_ADMIN_LINKS
+from oversight.roles import ROLE_ADMIN_LINKS, ROLE_PERMISSIONS
+
+
+def roles_of(user) -> list[str]:
+    """The roles whose permissions a person's groups give them in full, read from the
+    permission cache the admin has already filled for the page (no query of its own).
+
+    A role whose permissions are all inside another matched role's (the reviewer's inside the
+    manager's) is dropped: the person holds the larger role.
+    """
+    held = ModelBackend().get_group_permissions(user)
+    matched = [role for role, perms in ROLE_PERMISSIONS.items() if set(perms) <= held]
+    return [
+        role
+        for role in matched
+        if not any(
+            other != role and set(ROLE_PERMISSIONS[role]) < set(ROLE_PERMISSIONS[other])
+            for other in matched
+        )
+    ]
 
 
 def shown_links(user) -> frozenset[str] | None:
     """The model labels a person's home links to; None means every list they may view."""
     if user.is_superuser:
         return None
-    roles = [
-        name for name in user.groups.values_list("name", flat=True) if name in ROLE_ADMIN_LINKS
-    ]
+    roles = roles_of(user)
     if not roles:
         return None
     return frozenset().union(*(ROLE_ADMIN_LINKS[role] for role in roles))
@@ -43,11 +61,7 @@ def install(site: admin.AdminSite) -> None:
         app_list = original(request, app_label)
         if app_label is not None:
             return app_list  # an app's own index: every list the person may view
-        user = request.user
-        cached = getattr(request, "_hitl_shown_links", False)
-        if cached is False:
-            cached = request._hitl_shown_links = shown_links(user)
-        return trim_app_list(app_list, cached)
+        return trim_app_list(app_list, shown_links(request.user))
 
     site.get_app_list = get_app_list
 
