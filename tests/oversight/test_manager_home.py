@@ -1,7 +1,6 @@
 """The manager's admin home: journeys with their stop button, grants ending soon with Extend,
 the dashboard; only what the manager manages, and nothing for other roles."""
 
-
 import pytest
 import time_machine
 from django.contrib.auth.models import Group
