@@ -155,18 +155,24 @@ def parse_moment(value: str) -> datetime.datetime | None:
 @admin.register(AuthorityGrant)
 class AuthorityGrantAdmin(ViewOnlyHistoryAdmin):
     list_display = [
-        "user",
+        "person",
         "level",
         "scope",
         "valid_from",
         "valid_until",
         "revoked_at",
-        "granted_by",
+        "given_by",
         "holder_authority",
     ]
     list_filter = ["level", ("revoked_at", admin.EmptyFieldListFilter)]
     list_select_related = ["user", "level", "ai_system", "journey__ai_system", "granted_by"]
-    search_fields = ["user__username", "user__email", "justification"]
+    search_fields = [
+        "user__username",
+        "user__first_name",
+        "user__last_name",
+        "user__email",
+        "justification",
+    ]
     date_hierarchy = "valid_from"
     readonly_fields = ["changes"]
     fieldsets = [
@@ -175,6 +181,14 @@ class AuthorityGrantAdmin(ViewOnlyHistoryAdmin):
         ("Revocation", {"fields": ["revoked_at", "revoked_by", "revocation_reason"]}),
         (None, {"fields": ["created_at", "changes"]}),
     ]
+
+    @admin.display(description="person", ordering="user__last_name")
+    def person(self, grant):
+        return person_name(grant.user)
+
+    @admin.display(description="granted by", ordering="granted_by__last_name")
+    def given_by(self, grant):
+        return person_name(grant.granted_by) if grant.granted_by else "the product (set-up)"
 
     @admin.display(description="scope")
     def scope(self, grant):

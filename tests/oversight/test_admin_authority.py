@@ -386,6 +386,18 @@ def test_the_grant_list_links_each_holder_to_their_effective_authority(manager_c
     assert REGISTER in page
 
 
+def test_the_grant_list_names_people_not_usernames(manager_client, w):
+    rhea_grant(w)
+
+    page = manager_client.get(url("changelist")).content.decode()
+
+    assert '<td class="field-given_by">Mark Ellison</td>' in page
+    assert ">Rhea Stone</a>" in page  # the first column links to the grant
+    assert ">rhea<" not in page and ">mark<" not in page
+    found = manager_client.get(url("changelist"), {"q": "Stone"}).content.decode()
+    assert ">Rhea Stone</a>" in found
+
+
 # The register ----------------------------------------------------------------------------------
 
 
