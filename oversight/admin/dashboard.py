@@ -121,8 +121,8 @@ SHOWN_DEFINITIONS = (
 )
 
 
-# About 6 px a character at 11 px: a label of this length fits the 234 px left of the bars.
-LABEL_CHARACTERS = 36
+# About 5.5 px a character at 11 px: a label of this length fits the 234 px left of the bars.
+LABEL_CHARACTERS = 38
 
 
 def short_label(text: str, limit: int = LABEL_CHARACTERS) -> str:

@@ -202,7 +202,7 @@ def test_a_long_bar_label_is_shortened_at_a_word_with_the_whole_label_in_its_tit
     bars = str(bar_svg([(label, 0.25)]))
 
     shown = bars.split("</title>")[1].split("</text>")[0]
-    assert shown == "Support assistant / Refunds above…"
+    assert shown == "Support assistant / Refunds above the…"
     assert (
         "<title>Support assistant / Refunds above the customer&#x27;s usual amount</title>" in bars
     )
