@@ -398,6 +398,18 @@ def test_the_grant_list_names_people_not_usernames(manager_client, w):
     assert ">Rhea Stone</a>" in found
 
 
+def test_grant_times_print_in_the_viewers_zone_with_the_zone_named(manager_client, w, settings):
+    settings.TIME_ZONE = "Europe/Paris"
+    grant = rhea_grant(w)
+
+    listed = manager_client.get(url("changelist")).content.decode()
+    detail = manager_client.get(url("change", grant.pk)).content.decode()
+
+    assert "1 Jun 2026, 11:00 CEST" in listed  # valid from NOW, 09:00 UTC
+    assert "30 Aug 2026, 11:00 CEST" in detail  # valid until 90 days on
+    assert "a.m." not in listed and "a.m." not in detail
+
+
 # The register ----------------------------------------------------------------------------------
 
 
