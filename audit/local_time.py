@@ -9,8 +9,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 
-def local_time(value) -> str:
-    """E.g. "1 Jul 2026, 12:00:05 CEST"; "-" for no value."""
+def local_time(value, *, seconds: bool = True) -> str:
+    """E.g. "1 Jul 2026, 12:00:05 CEST" (or "1 Jul 2026, 12:00 CEST"); "-" for no value."""
     if value is None:
         return "-"
-    return date_format(timezone.localtime(value), "j M Y, H:i:s T")
+    return date_format(timezone.localtime(value), "j M Y, H:i:s T" if seconds else "j M Y, H:i T")

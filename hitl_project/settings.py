@@ -120,6 +120,8 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = ENV.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
+# Datetimes print with their time zone named ("30 Nov 2026, 15:10 UTC"): hitl_project/formats.
+FORMAT_MODULE_PATH = ["hitl_project.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(ENV.get("STATIC_ROOT", BASE_DIR / "staticfiles"))

@@ -76,3 +76,72 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 SIGN_IN_UNLOCK_PERMISSIONS: dict[str, list[str]] = {
     MANAGER: ["axes.view_accessattempt", "axes.change_accessattempt"],
 }
+
+# What each role's admin index and nav sidebar link to: the lists of its daily work. Hiding a link
+# is not a permission change (a hidden list still opens for whoever may view it); it keeps a
+# person's home free of tables they never use. A person holds a role when their groups give
+# every permission of it (oversight.admin.navigation.roles_of); in several roles they see the
+# union; a superuser or a person in no role sees every list their permissions allow.
+# The compliance officer audits every record, so every list they may read stays linked.
+ROLE_ADMIN_LINKS: dict[str, frozenset[str]] = {
+    REVIEWER: frozenset({"oversight.Case", "oversight.Decision", "literacy.TrainingModule"}),
+    MANAGER: frozenset(
+        {
+            "oversight.Journey",
+            "oversight.AuthorityGrant",
+            "oversight.AISystem",
+            "oversight.AuthorityLevel",
+            "oversight.JudgementPoint",
+            "oversight.TriggerCondition",
+            "oversight.OverrideReason",
+            "oversight.Guardrail",
+            "oversight.Case",
+            "oversight.Decision",
+            "literacy.TrainingCompletion",
+            "literacy.TrainingRequirement",
+            "auth.User",
+            "axes.AccessAttempt",
+        }
+    ),
+    COMPLIANCE_OFFICER: frozenset(
+        {
+            "oversight.ReportRequest",
+            "oversight.IssuedReport",
+            "audit.AuditEvent",
+            "oversight.AuthorityGrant",
+            "oversight.Case",
+            "oversight.Decision",
+            "oversight.Outcome",
+            "oversight.GateEvaluation",
+            "oversight.Guardrail",
+            "oversight.GuardrailEvaluation",
+            "oversight.AISystem",
+            "oversight.Journey",
+            "oversight.JudgementPoint",
+            "oversight.TriggerCondition",
+            "oversight.AuthorityLevel",
+            "oversight.OverrideReason",
+            "literacy.TrainingModule",
+            "literacy.TrainingModuleVersion",
+            "literacy.TrainingCompletion",
+            "literacy.TrainingRequirement",
+            "literacy.SystemBriefing",
+            "literacy.BriefingRequirement",
+            "literacy.BriefingAcknowledgement",
+            "auth.User",
+        }
+    ),
+    TRAINER: frozenset(
+        {
+            "literacy.TrainingModule",
+            "literacy.TrainingModuleVersion",
+            "literacy.TrainingCompletion",
+            "literacy.TrainingRequirement",
+            "literacy.SystemBriefing",
+            "literacy.BriefingRequirement",
+            "literacy.BriefingAcknowledgement",
+            "literacy.TrainingReminder",
+            "auth.User",
+        }
+    ),
+}

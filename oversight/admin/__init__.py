@@ -10,6 +10,7 @@ from oversight.admin import (  # noqa: F401
     gate,
     guardrails,
     judgement,
+    navigation,
     reports,
     systems,
     webhooks,

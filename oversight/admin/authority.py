@@ -46,6 +46,7 @@ from oversight.services.authority import (
     revoke_grant,
     wanted_permissions,
 )
+from oversight.services.authority.wording import person_name
 
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -64,10 +65,18 @@ class AuthorityLevelAdmin(HistoryAdmin):
     search_fields = ["name"]
 
 
+class PersonChoiceField(forms.ModelChoiceField):
+    """People by the name the service's messages use, with the username to tell namesakes apart."""
+
+    def label_from_instance(self, obj):
+        name = person_name(obj)
+        return name if name == obj.get_username() else f"{name} ({obj.get_username()})"
+
+
 class GrantForm(forms.Form):
     """A new grant, with choices limited to what `granter` may give (see `grant_options`)."""
 
-    user = forms.ModelChoiceField(queryset=get_user_model().objects.none(), label="Person")
+    user = PersonChoiceField(queryset=get_user_model().objects.none(), label="Person")
     level = forms.ModelChoiceField(queryset=AuthorityLevel.objects.none())
     scope = forms.ChoiceField(help_text="An AI system covers every journey of it.")
     valid_from = forms.DateTimeField(
@@ -101,7 +110,7 @@ class GrantForm(forms.Form):
             .objects.filter(is_active=True)
             .exclude(pk=granter.pk)
             .exclude(username=guardian_settings.ANONYMOUS_USER_NAME)
-            .order_by("username")
+            .order_by("first_name", "last_name", "username")
         )
 
     def service_arguments(self) -> dict:
@@ -146,18 +155,24 @@ def parse_moment(value: str) -> datetime.datetime | None:
 @admin.register(AuthorityGrant)
 class AuthorityGrantAdmin(ViewOnlyHistoryAdmin):
     list_display = [
-        "user",
+        "person",
         "level",
         "scope",
         "valid_from",
         "valid_until",
         "revoked_at",
-        "granted_by",
+        "given_by",
         "holder_authority",
     ]
     list_filter = ["level", ("revoked_at", admin.EmptyFieldListFilter)]
     list_select_related = ["user", "level", "ai_system", "journey__ai_system", "granted_by"]
-    search_fields = ["user__username", "user__email", "justification"]
+    search_fields = [
+        "user__username",
+        "user__first_name",
+        "user__last_name",
+        "user__email",
+        "justification",
+    ]
     date_hierarchy = "valid_from"
     readonly_fields = ["changes"]
     fieldsets = [
@@ -166,6 +181,14 @@ class AuthorityGrantAdmin(ViewOnlyHistoryAdmin):
         ("Revocation", {"fields": ["revoked_at", "revoked_by", "revocation_reason"]}),
         (None, {"fields": ["created_at", "changes"]}),
     ]
+
+    @admin.display(description="person", ordering="user__last_name")
+    def person(self, grant):
+        return person_name(grant.user)
+
+    @admin.display(description="granted by", ordering="granted_by__last_name")
+    def given_by(self, grant):
+        return person_name(grant.granted_by) if grant.granted_by else "the product (set-up)"
 
     @admin.display(description="scope")
     def scope(self, grant):

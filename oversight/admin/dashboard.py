@@ -121,9 +121,29 @@ SHOWN_DEFINITIONS = (
 )
 
 
+# About 5.5 px a character at 11 px: a label of this length fits the 234 px left of the bars.
+LABEL_CHARACTERS = 38
+
+
+def short_label(text: str, limit: int = LABEL_CHARACTERS) -> str:
+    """`text`, or its words up to `limit` characters and "…": never cut inside a word (the
+    full text goes in the SVG's <title>, shown on hover)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut and not text[limit - 1].isspace():
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" /–-,") + "…"
+
+
+def day_label(day: datetime.date) -> str:
+    """E.g. "3 May 2026"."""
+    return f"{day.day} {day:%b %Y}"
+
+
 def trend_svg(days: list[datetime.date], series: dict[str, list[float | None]]) -> str:
     """Rates (0 to 1) per day as polylines; a day without data leaves a gap in its line."""
-    width, height, left, bottom, top = 640, 180, 40, 24, 10
+    width, height, left, bottom, top = 640, 186, 40, 24, 18
     plot_w, plot_h = width - left - 10, height - bottom - top
     step = plot_w / max(len(days) - 1, 1)
 
@@ -174,13 +194,17 @@ def trend_svg(days: list[datetime.date], series: dict[str, list[float | None]]) 
                     )
                 )
     if days:
-        for index in (0, len(days) - 1):
+        # The first day's label starts at the axis and the last one ends at the plot's edge, so
+        # neither runs out of the picture.
+        ends = [(0, "start"), (len(days) - 1, "end")] if len(days) > 1 else [(0, "start")]
+        for index, anchor in ends:
             parts.append(
                 format_html(
-                    '<text x="{}" y="{}" font-size="10" text-anchor="middle">{}</text>',
+                    '<text x="{}" y="{}" font-size="10" text-anchor="{}">{}</text>',
                     f"{left + index * step:.1f}",
                     height - 6,
-                    days[index].isoformat(),
+                    anchor,
+                    day_label(days[index]),
                 )
             )
     legend = format_html_join(
@@ -188,10 +212,12 @@ def trend_svg(days: list[datetime.date], series: dict[str, list[float | None]]) 
         '<tspan fill="{}" dx="12">■ {}</tspan>',
         ((SERIES_COLOURS.get(name, "#333"), name) for name in series),
     )
-    parts.append(format_html('<text x="{}" y="{}" font-size="11">{}</text>', left, 9, legend))
+    parts.append(format_html('<text x="{}" y="{}" font-size="11">{}</text>', left, 12, legend))
     return format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" role="img" '
-        'aria-label="Daily trend">{}</svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" viewBox="0 0 {} {}" '
+        'role="img" aria-label="Daily trend">{}</svg>',
+        width,
+        height,
         width,
         height,
         mark_safe("".join(parts)),  # each part built by format_html
@@ -209,12 +235,13 @@ def bar_svg(
         y = index * (bar_h + gap)
         parts.append(
             format_html(
-                '<text x="{}" y="{}" font-size="11" text-anchor="end">{}</text>'
+                '<text x="{}" y="{}" font-size="11" text-anchor="end"><title>{}</title>{}</text>'
                 '<rect x="{}" y="{}" width="{}" height="{}" fill="#ba2121"/>'
                 '<text x="{}" y="{}" font-size="11">{}</text>',
                 label_w - 6,
                 y + bar_h - 4,
-                label[:40],
+                label,
+                short_label(label),
                 label_w,
                 y,
                 f"{plot_w * (value or 0):.1f}",
@@ -226,8 +253,10 @@ def bar_svg(
         )
     height = max(len(rows), 1) * (bar_h + gap)
     return format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" role="img" '
-        'aria-label="{}">{}</svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" viewBox="0 0 {} {}" '
+        'role="img" aria-label="{}">{}</svg>',
+        width,
+        height,
         width,
         height,
         title,

@@ -41,6 +41,7 @@ from oversight.models import (
     ReportStatus,
     RequestedVia,
 )
+from oversight.services.authority.wording import person_name
 from oversight.services.reports import record_download, request_report
 
 ADMIN_MEDIA = forms.Media(
@@ -127,7 +128,7 @@ class ReportRequestAdmin(ScopedAdminMixin, EvidenceMixin, admin.ModelAdmin):
 
     @admin.display(description="requested", ordering="requested_at")
     def requested(self, obj):
-        by = obj.requested_by.get_username() if obj.requested_by else "-"
+        by = person_name(obj.requested_by) if obj.requested_by else "-"
         return format_html(
             '{}<br><span class="report-subtitle">by {} · {}</span>',
             local_time(obj.requested_at),
@@ -327,7 +328,7 @@ class IssuedReportAdmin(ReportVerifyMixin, ViewOnlyAdmin):
 
     @admin.display(description="generated", ordering="generated_at")
     def generated(self, obj):
-        by = obj.requested_by.get_username() if obj.requested_by else "schedule or command line"
+        by = person_name(obj.requested_by) if obj.requested_by else "schedule or command line"
         return format_html(
             '{}<br><span class="report-subtitle">for {}</span>', local_time(obj.generated_at), by
         )

@@ -17,10 +17,6 @@ _HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 _DASHBOARD_BAR_FILL = 'fill="#ba2121"'
 
 
-def _short(name: str, limit: int = 40) -> str:
-    return name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
-
-
 def trend_chart(days, series: dict[str, list[float | None]]) -> SafeString:
     """Rates (0 to 1) per day as lines; a day without data leaves a gap (the dashboard's chart)."""
     return trend_svg(days, series)
@@ -36,8 +32,7 @@ def bar_chart(
     """
     if not _HEX_COLOUR.fullmatch(colour):
         raise ValueError("colour must be written #rrggbb")
-    # The dashboard's chart keeps 40 characters of a label; a longer one is shortened visibly
-    # ("…") rather than cut silently. The table beside every chart prints the name whole.
-    rows = [(_short(name), value) for name, value in rows]
+    # The dashboard's chart shortens a long label at a word boundary, visibly ("…"), with the
+    # whole label in its <title>. The table beside every chart prints the name whole.
     svg = str(bar_svg(rows, title=label))
     return mark_safe(svg.replace(_DASHBOARD_BAR_FILL, f'fill="{colour}"'))

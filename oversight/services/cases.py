@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit.local_time import local_time
 from audit.services.ledger import Actor, append_event
 from oversight.exceptions import InvalidInput, NotAllowed, StaleState
 from oversight.models import AuthorityGrant, AuthorityLevel, Case, CaseStatus, DecisionStage
@@ -231,7 +232,7 @@ def sweep_cases(*, now: datetime.datetime | None = None) -> dict:
             escalate_locked_case(
                 case,
                 actor=actor,
-                note=f"SLA breached at {now.isoformat()}: escalated automatically.",
+                note=f"SLA breached at {local_time(now, seconds=False)}: escalated automatically.",
                 reason="sla_breached",
             )
             breached += 1

@@ -14,7 +14,7 @@ from audit.history import history_token
 from oversight.models import AuthorityGrant
 from oversight.roles import COMPLIANCE_OFFICER
 from oversight.services.authority import grant_authority, revoke_grant
-from tests.factories import AuthorityGrantFactory, UserFactory
+from tests.factories import AuthorityGrantFactory, TrainingCompletionFactory, UserFactory
 from tests.oversight.authority_world import DAY, NOW, queue_permissions, snapshot, world
 
 pytestmark = pytest.mark.django_db
@@ -120,6 +120,61 @@ def test_a_refusal_by_the_service_shows_on_the_form_and_nothing_is_saved(manager
         "Overriding the assistant." in response.content.decode()
     )
     assert snapshot() == before
+
+
+def test_a_refusal_for_training_shows_the_persons_last_failed_attempt(manager_client, w):
+    TrainingCompletionFactory(
+        user=w.untrained,
+        module_version=w.course_version,
+        completed_on=datetime.date(2026, 5, 20),
+        score=55,
+        passed=False,
+    )
+    before = snapshot()
+
+    response = manager_client.post(ADD, grant_form(w, user=w.untrained.pk))
+
+    assert response.status_code == 200
+    assert (
+        "Last attempt at Overriding the assistant (version 1): failed with 55 % on 20 May 2026."
+        in response.content.decode()
+    )
+    assert snapshot() == before
+
+
+def test_a_refusal_for_lapsed_training_says_when_it_expired(manager_client, w):
+    TrainingCompletionFactory(
+        user=w.untrained,
+        module_version=w.course_version,
+        completed_on=datetime.date(2025, 4, 2),
+        expires_on=datetime.date(2026, 4, 2),
+        score=80,
+    )
+    before = snapshot()
+
+    response = manager_client.post(ADD, grant_form(w, user=w.untrained.pk))
+
+    assert (
+        "Last attempt at Overriding the assistant (version 1): passed with 80 % on 2 Apr 2025; "
+        "it expired on 2 Apr 2026." in response.content.decode()
+    )
+    assert snapshot() == before
+
+
+def test_a_refusal_for_training_never_taken_says_so(manager_client, w):
+    before = snapshot()
+
+    response = manager_client.post(ADD, grant_form(w, user=w.untrained.pk))
+
+    assert "No attempt at Overriding the assistant is recorded." in response.content.decode()
+    assert snapshot() == before
+
+
+def test_the_person_list_shows_the_names_the_refusals_use(manager_client, w):
+    form = manager_client.get(ADD).context["form"]
+
+    labels = [label for _, label in form.fields["user"].choices][1:]
+    assert labels == ["admin", "Rhea Stone (rhea)", "Sam Okafor (sam)", "Una Lane (una)"]
 
 
 def test_a_scope_or_level_not_offered_is_refused_and_nothing_is_saved(manager_client, w):
@@ -329,6 +384,30 @@ def test_the_grant_list_links_each_holder_to_their_effective_authority(manager_c
 
     assert url("effective", w.rhea.pk) in page
     assert REGISTER in page
+
+
+def test_the_grant_list_names_people_not_usernames(manager_client, w):
+    rhea_grant(w)
+
+    page = manager_client.get(url("changelist")).content.decode()
+
+    assert '<td class="field-given_by">Mark Ellison</td>' in page
+    assert ">Rhea Stone</a>" in page  # the first column links to the grant
+    assert ">rhea<" not in page and ">mark<" not in page
+    found = manager_client.get(url("changelist"), {"q": "Stone"}).content.decode()
+    assert ">Rhea Stone</a>" in found
+
+
+def test_grant_times_print_in_the_viewers_zone_with_the_zone_named(manager_client, w, settings):
+    settings.TIME_ZONE = "Europe/Paris"
+    grant = rhea_grant(w)
+
+    listed = manager_client.get(url("changelist")).content.decode()
+    detail = manager_client.get(url("change", grant.pk)).content.decode()
+
+    assert "1 Jun 2026, 11:00 CEST" in listed  # valid from NOW, 09:00 UTC
+    assert "30 Aug 2026, 11:00 CEST" in detail  # valid until 90 days on
+    assert "a.m." not in listed and "a.m." not in detail
 
 
 # The register ----------------------------------------------------------------------------------

@@ -148,7 +148,7 @@ def test_the_trend_leaves_gaps_and_the_bars_scale_to_the_rate():
     days = [datetime.date(2026, 5, d) for d in (1, 2, 3)]
     svg = trend_svg(days, {"Override rate": [0.0, None, 1.0]})
     assert svg.count("<polyline") == 2  # two single-point runs around the gap
-    assert "2026-05-01" in svg and "2026-05-03" in svg
+    assert "1 May 2026" in svg and "3 May 2026" in svg
     bars = bar_svg([("Refunds / <b>low</b>", 0.5)])
     assert "&lt;b&gt;low&lt;/b&gt;" in bars
     assert 'width="165.0"' in bars  # half of the 330-pixel plot
@@ -178,3 +178,42 @@ def test_the_dashboard_shows_the_reports_figures_with_the_reports_definitions(cl
     assert "<th>Blocked</th>" in content
     for key in ("routed_share", "blocked_share", "overrides", "escalations_all"):
         assert escape(BY_KEY[key].definition) in content
+
+
+def test_no_figure_on_the_dashboard_is_in_raw_seconds_and_the_period_names_its_zone(
+    client, data, frozen, settings
+):
+    import re
+
+    settings.TIME_ZONE = "Europe/Paris"
+    client.force_login(person(MANAGER))
+
+    content = client.get(URL).content.decode()
+
+    assert not re.search(r"\d{3,} s\b", content)
+    assert "From 2 May 2026, 02:00 CEST to 1 Jun 2026, 02:00 CEST" in content
+    assert "UTC" not in content
+    assert "counts only the time a reviewer spent, from claiming a case to deciding it" in content
+
+
+def test_a_long_bar_label_is_shortened_at_a_word_with_the_whole_label_in_its_title():
+    label = "Support assistant / Refunds above the customer's usual amount"
+
+    bars = str(bar_svg([(label, 0.25)]))
+
+    shown = bars.split("</title>")[1].split("</text>")[0]
+    assert shown == "Support assistant / Refunds above the…"
+    assert (
+        "<title>Support assistant / Refunds above the customer&#x27;s usual amount</title>" in bars
+    )
+    assert 'viewBox="0 0 640 22"' in bars
+
+
+def test_the_trends_day_labels_stay_inside_the_picture():
+    days = [datetime.date(2026, 5, 1) + datetime.timedelta(days=n) for n in range(30)]
+
+    svg = str(trend_svg(days, {"Override rate": [0.5] * 30}))
+
+    assert 'text-anchor="start">1 May 2026</text>' in svg
+    assert 'x="630.0" y="180" font-size="10" text-anchor="end">30 May 2026</text>' in svg
+    assert 'viewBox="0 0 640 186"' in svg

@@ -8,7 +8,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
 from audit.services.ledger import Actor, append_event
-from literacy.models import TrainingModule
+from literacy.models import TrainingCompletion, TrainingModule
 from oversight.exceptions import InvalidInput, NotAllowed
 from oversight.models import (
     AISystem,
@@ -32,7 +32,7 @@ from oversight.services.authority.scope import (
     journeys_managed_by,
     manages_scope,
 )
-from oversight.services.authority.wording import moment_label, person_name
+from oversight.services.authority.wording import day_label, moment_label, person_name
 
 # A grant asked to start a few moments ago (a form filled in with "now") starts now; anything
 # earlier would be backdating authority, which the record must never show.
@@ -82,16 +82,42 @@ def _check_scope(journey, ai_system) -> None:
         raise InvalidInput("Choose the scope of the grant: an AI system or one journey.")
 
 
-def _missing_training(user, level: AuthorityLevel, *, at: datetime.datetime) -> list[str]:
-    """Titles of the modules `level` requires that `user` does not hold current at `at`."""
+def _missing_training(user, level: AuthorityLevel, *, at: datetime.datetime) -> list:
+    """The modules `level` requires that `user` does not hold current at `at`, by title."""
     _, lapsed = split_by_training(user, [AuthorityGrant(user=user, level=level)], at=at)
     if not lapsed:
         return []
     return list(
-        TrainingModule.objects.filter(id__in=lapsed[0].missing_module_ids)
-        .order_by("title")
-        .values_list("title", flat=True)
+        TrainingModule.objects.filter(id__in=lapsed[0].missing_module_ids).order_by("title")
     )
+
+
+def _last_attempts(user, modules: list, *, at: datetime.datetime) -> str:
+    """One sentence per missing module: the person's last attempt at it before `at`, so the
+    manager sees why (failed, expired, never taken) without opening the training records."""
+    sentences = []
+    for module in modules:
+        last = (
+            TrainingCompletion.objects.filter(
+                user=user, module_version__module=module, completed_on__lte=timezone.localdate(at)
+            )
+            .select_related("module_version")
+            .order_by("-completed_on", "-recorded_at")
+            .first()
+        )
+        if last is None:
+            sentences.append(f"No attempt at {module.title} is recorded.")
+            continue
+        score = "" if last.score is None else f" with {last.score.normalize():f} %"
+        result = "passed" if last.passed else "failed"
+        expiry = ""
+        if last.passed and last.expires_on < timezone.localdate(at):
+            expiry = f"; it expired on {day_label(last.expires_on)}"
+        sentences.append(
+            f"Last attempt at {module.title} (version {last.module_version.version}): "
+            f"{result}{score} on {day_label(last.completed_on)}{expiry}."
+        )
+    return " ".join(sentences)
 
 
 def _check_may_grant(
@@ -126,7 +152,9 @@ def _check_may_grant(
     if missing:
         raise NotAllowed(
             f"{person_name(user)} does not have the training {level.name} requires current on "
-            f"{timezone.localdate(training_at):%Y-%m-%d}: {', '.join(missing)}."
+            f"{timezone.localdate(training_at):%Y-%m-%d}: "
+            f"{', '.join(module.title for module in missing)}. "
+            + _last_attempts(user, missing, at=training_at)
         )
 
 

@@ -11,3 +11,8 @@ def person_name(user) -> str:
 
 def moment_label(moment: datetime.datetime) -> str:
     return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
+
+
+def day_label(day: datetime.date) -> str:
+    """E.g. "3 Mar 2026": a day as people write it."""
+    return f"{day.day} {day:%b %Y}"

@@ -366,9 +366,14 @@ def test_the_request_page_shows_labelled_parameters_and_the_download_at_the_top(
 
 
 def test_the_issued_list_shows_sizes_short_hashes_to_copy_and_download_buttons(client, officer):
-    report = IssuedReportFactory(content=b"%PDF-" + b"x" * (420 * 1024))
+    report = IssuedReportFactory(
+        content=b"%PDF-" + b"x" * (420 * 1024),
+        requested_by=UserFactory(username="hwu", first_name="Hannah", last_name="Wu"),
+    )
 
     page = client.get(ISSUED).content.decode()
+
+    assert "for Hannah Wu" in page and "for hwu" not in page
 
     assert ">420 KB<" in page
     assert f'data-copy="{report.sha256}"' in page

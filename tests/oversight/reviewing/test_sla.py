@@ -42,6 +42,24 @@ def test_a_case_past_its_sla_is_escalated_and_the_breach_kept(journey, levels):
     assert actions == ["case.sla_breached", "case.escalated"]
 
 
+def test_the_breach_note_names_the_time_in_the_sites_zone_not_an_iso_timestamp(
+    journey, levels, settings
+):
+    settings.TIME_ZONE = "Europe/Paris"
+    with time_machine.travel(START, tick=False):
+        case = CaseFactory(
+            journey=journey,
+            required_level=levels["reviewer"],
+            opened_at=START,
+            sla_deadline=START + datetime.timedelta(hours=2),
+        )
+    with time_machine.travel(START + datetime.timedelta(hours=2, minutes=1), tick=False):
+        sweep_cases()
+
+    case.refresh_from_db()
+    assert case.escalation_note == "SLA breached at 3 Mar 2027, 12:01 CET: escalated automatically."
+
+
 def test_decided_cases_are_never_marked_as_breached(journey, levels):
     with time_machine.travel(START, tick=False):
         case = CaseFactory(
