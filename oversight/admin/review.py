@@ -7,8 +7,11 @@ precedents. The POST actions claim, release, decide and take over call the servi
 `oversight.services` and nothing else: a refusal (`DomainError`) is shown as the service worded
 it and changes nothing.
 
-Only cases in `decidable_cases(user)` open (invariant 2); any other case gets a 403 page that
-says why, and an unknown id a 404.
+Cases in `decidable_cases(user)` open for deciding (invariant 2). A case the person escalated
+or decided opens read-only once it has left their authority (`oversight.review_history`); any
+other case gets a 403 page that says why, and an unknown id a 404. A button pressed on a page that
+was out of date (the case was decided, escalated or moved out of reach meanwhile) lands on the
+case with what happened and "nothing was recorded" (`oversight.admin.moved_on`).
 """
 
 import datetime
@@ -23,14 +26,17 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
+from oversight.admin.moved_on import held_message, moved_on_message
 from oversight.exceptions import DomainError, InvalidInput
 from oversight.models import (
+    Case,
     CaseStatus,
     DecisionOutcome,
     DecisionStage,
     OverrideReason,
     RouteReason,
 )
+from oversight.review_history import case_for_reading, took_part
 from oversight.review_selectors import (
     case_exists,
     case_for_review,
@@ -49,6 +55,7 @@ from oversight.services.decisions import (
     decide_case,
     parse_final_action,
 )
+from oversight.wording import action_label, clock_time
 
 OUTCOME_HELP = {
     DecisionOutcome.APPROVE: "The proposal goes ahead as the system proposed it.",
@@ -84,7 +91,13 @@ def sla_summary(case, now: datetime.datetime) -> tuple[str, bool]:
 
 def case_action(view):
     """A POST on one case the person may decide. Anything else is answered before the view
-    runs: 405 for another method, 404 for no such case, 403 outside the person's authority."""
+    runs: 405 for another method, 404 for no such case, 403 outside the person's authority.
+
+    A stale page (the case was decided, or left the person's authority, while it was open) is
+    answered here too, before any service runs: the person lands on the case, read-only when it
+    is one they took part in, with an error saying what happened and that nothing was recorded.
+    Races the check cannot see are still refused by the services, which lock the row.
+    """
 
     @functools.wraps(view)
     def wrapper(self, request, object_id):
@@ -92,7 +105,11 @@ def case_action(view):
             return HttpResponseNotAllowed(["POST"])
         case = self._reviewable_case(request, object_id)
         if case is None:
-            return self._outside_authority(request)
+            return self._out_of_reach(request, object_id)
+        stale = moved_on_message(case, request.user, decidable=True)
+        if stale:
+            messages.error(request, stale)
+            return redirect(self._review_url(case))
         return view(self, request, case)
 
     return wrapper
@@ -225,7 +242,7 @@ class ReviewScreenMixin:
                     wrap(getattr(self, f"{action}_view")),
                     name=self.workspace_url_name(f"review_{action}"),
                 )
-                for action in ("claim", "release", "decide", "take_over")
+                for action in ("open", "claim", "release", "decide", "take_over")
             ),
         ]
 
@@ -237,8 +254,30 @@ class ReviewScreenMixin:
         mine = decidable_cases(request.user)
         case = self._reviewable_case(request, object_id, decidable=mine)
         if case is None:
-            return self._outside_authority(request)
+            case = case_for_reading(request.user, object_id)
+            if case is None:
+                return self._outside_authority(request)
+            return self._render_review(request, case, decidable=mine, read_only=True)
         return self._render_review(request, case, decidable=mine)
+
+    @case_action
+    def open_view(self, request, case):
+        """The queue's one-click "Open": claims the case when it is free, then shows it.
+
+        A case someone else holds opens to read, saying who holds it until when; a case the
+        person may not claim (the second review of their own first review) opens with why.
+        """
+        now = timezone.now()
+        if claim_is_live(case, now) and case.claimed_by_id != request.user.pk:
+            messages.info(request, held_message(case))
+        elif not (case.claimed_by_id == request.user.pk and claim_is_live(case, now)):
+            try:
+                case = claim_case(case=case, reviewer=request.user)
+            except DomainError as error:
+                messages.warning(request, error.message)
+            else:
+                messages.success(request, claimed_message(case))
+        return redirect(self._review_url(case))
 
     @case_action
     def claim_view(self, request, case):
@@ -247,10 +286,7 @@ class ReviewScreenMixin:
         except DomainError as error:
             messages.error(request, error.message)
         else:
-            until = timezone.localtime(case.claim_expires_at)
-            messages.success(
-                request, f"You hold this case until {until:%H:%M}: decide it, or release it."
-            )
+            messages.success(request, claimed_message(case))
         return redirect(self._review_url(case))
 
     @case_action
@@ -274,9 +310,10 @@ class ReviewScreenMixin:
         except DomainError as error:
             messages.error(request, error.message)
         else:
-            until = timezone.localtime(case.claim_expires_at)
             messages.success(
-                request, f"You took this case over and hold it until {until:%H:%M}: decide it."
+                request,
+                f"You took this case over and hold it until {clock_time(case.claim_expires_at)}: "
+                "decide it.",
             )
         return redirect(self._review_url(case))
 
@@ -305,22 +342,43 @@ class ReviewScreenMixin:
             raise Http404("There is no case with this id.")
         return case
 
-    def _outside_authority(self, request):
+    def _out_of_reach(self, request, object_id):
+        """A POST on a case the person may not decide (any more): read-only with what happened
+        if they took part in it; else the 403 page, saying what happened only to someone who
+        holds authority on its journey (whose page may have shown it), nothing to a stranger."""
+        user = request.user
+        case = case_for_reading(user, object_id)
+        if case is not None:
+            messages.error(request, moved_on_message(case, user, decidable=False))
+            return redirect(self._review_url(case))
+        case = (
+            Case.objects.select_related("journey", "required_level")
+            .prefetch_related("decisions__reviewer")
+            .get(pk=object_id)
+        )
+        if effective_grant(user, case.journey) is None:
+            return self._outside_authority(request)
+        return self._outside_authority(
+            request, what_happened=moved_on_message(case, user, decidable=False)
+        )
+
+    def _outside_authority(self, request, *, what_happened: str = ""):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "This case is outside your authority",
             "queue_url": self._queue_url(),
+            "what_happened": what_happened,
         }
         return TemplateResponse(
             request, "admin/oversight/case/review_forbidden.html", context, status=403
         )
 
-    def _render_review(self, request, case, *, form=None, decidable=None):
+    def _render_review(self, request, case, *, form=None, decidable=None, read_only=False):
         user = request.user
         now = timezone.now()
         decisions = list(case.decisions.all())
-        holds_claim = case.claimed_by_id == user.pk and claim_is_live(case, now)
+        holds_claim = not read_only and case.claimed_by_id == user.pk and claim_is_live(case, now)
         took_first_review = case.status == CaseStatus.AWAITING_SECOND_REVIEW and any(
             d.reviewer_id == user.pk
             and d.review_round == case.review_round
@@ -337,7 +395,9 @@ class ReviewScreenMixin:
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": f"Review: {case.journey.name} — {case.action_type or 'case'}",
+            "title": f"Review: {case.journey.name} — {action_label(case.action_type) or 'case'}",
+            "read_only": read_only,
+            "took_part": took_part(user, case),
             "case": case,
             "now": now,
             "sla_text": sla_text,
@@ -366,9 +426,11 @@ class ReviewScreenMixin:
             "claim_live": claim_is_live(case, now),
             "claim_lapsed_for_you": case.claimed_by_id == user.pk and not holds_claim,
             "took_first_review": took_first_review,
-            "can_claim": case.status != CaseStatus.DECIDED
+            "can_claim": not read_only
+            and case.status != CaseStatus.DECIDED
             and not took_first_review
             and not (claim_is_live(case, now) and case.claimed_by_id != user.pk),
+            "can_take_over": not read_only and may_take_over(case, user, grant, now),
             "form": form,
             "outcome_choices": outcome_choices(form) if form else [],
             "minutes_held": int((now - case.claimed_at).total_seconds() // 60)
@@ -389,6 +451,23 @@ class ReviewScreenMixin:
 
     def _queue_url(self) -> str:
         return self.workspace_url("queue")
+
+
+def claimed_message(case) -> str:
+    return (
+        f"You hold this case until {clock_time(case.claim_expires_at)}: decide it, or release it."
+    )
+
+
+def may_take_over(case, user, grant, now: datetime.datetime) -> bool:
+    """Whether the take-over button is worth showing: someone else holds a live claim and the
+    user's level on the journey ranks above the holder's (the service checks again)."""
+    if grant is None or case.claimed_by_id in (None, user.pk) or not claim_is_live(case, now):
+        return False
+    if case.status == CaseStatus.DECIDED:
+        return False
+    theirs = effective_grant(case.claimed_by, case.journey, at=now)
+    return theirs is None or grant.level.rank > theirs.level.rank
 
 
 def decided_message(decision) -> str:
