@@ -55,7 +55,7 @@ from oversight.services.decisions import (
     decide_case,
     parse_final_action,
 )
-from oversight.wording import action_label, clock_time
+from oversight.wording import action_label, clock_time, person_name
 
 OUTCOME_HELP = {
     DecisionOutcome.APPROVE: "The proposal goes ahead as the system proposed it.",
@@ -408,7 +408,7 @@ class ReviewScreenMixin:
             "options": _labels(case.options),
             "decisions": decisions,
             "final_decision": final_decision(case),
-            "escalations": escalations(case),
+            "escalations": escalation_rows(case, decisions),
             "earlier_cases": [
                 (earlier, final_decision(earlier))
                 for earlier in earlier_cases(case, limit=10, within=mine)
@@ -451,6 +451,18 @@ class ReviewScreenMixin:
 
     def _queue_url(self) -> str:
         return self.workspace_url("queue")
+
+
+def escalation_rows(case, decisions) -> list[tuple]:
+    """The case's escalations and SLA breaches as (event, who): a person's name where a
+    reviewer did it (from the decisions already loaded: no query), "automatically" otherwise."""
+    names = {str(d.reviewer_id): person_name(d.reviewer) for d in decisions}
+    return [
+        (event, names.get(event.actor_id, "") or "automatically")
+        if event.actor_type != "system"
+        else (event, "automatically")
+        for event in escalations(case)
+    ]
 
 
 def claimed_message(case) -> str:
