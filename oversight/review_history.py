@@ -76,11 +76,6 @@ def past_counts(user) -> dict[str, int]:
 def case_for_reading(user, case_id) -> Case | None:
     """The case, with what the decision screen shows, if `user` holds a Decision on it (they
     escalated or decided it); None otherwise. Never a case they merely could have seen."""
-    took_part = Decision.objects.filter(reviewer=user, case_id=case_id)
-    cases = Case.objects.filter(pk=case_id, pk__in=took_part.values("case_id"))
+    mine = Decision.objects.filter(reviewer=user, case_id=case_id)
+    cases = Case.objects.filter(pk=case_id, pk__in=mine.values("case_id"))
     return review_queryset(cases).first()
-
-
-def took_part(user, case: Case) -> bool:
-    """Whether `user` holds a Decision on `case` (read from its prefetched decisions)."""
-    return any(decision.reviewer_id == user.pk for decision in case.decisions.all())

@@ -117,8 +117,7 @@ class QueueRow:
         self.urgent = case.priority >= Priority.HIGH
         self.claimed_by_you = case.claimed_by_id == viewer.pk
         self.claim_lapsed = bool(case.claim_expires_at and case.claim_expires_at <= now)
-        self.held_by_other = bool(case.claimed_by_id) and not self.claimed_by_you
-        self.held_by_other = self.held_by_other and claim_is_live(case, now)
+        self.held_by_other = not self.claimed_by_you and claim_is_live(case, now)
 
 
 class PastRow:

@@ -36,7 +36,7 @@ from oversight.models import (
     OverrideReason,
     RouteReason,
 )
-from oversight.review_history import case_for_reading, took_part
+from oversight.review_history import case_for_reading
 from oversight.review_selectors import (
     case_exists,
     case_for_review,
@@ -397,7 +397,6 @@ class ReviewScreenMixin:
             "opts": self.model._meta,
             "title": f"Review: {case.journey.name} — {action_label(case.action_type) or 'case'}",
             "read_only": read_only,
-            "took_part": took_part(user, case),
             "case": case,
             "now": now,
             "sla_text": sla_text,
@@ -433,7 +432,7 @@ class ReviewScreenMixin:
             "can_take_over": not read_only and may_take_over(case, user, grant, now),
             "form": form,
             "outcome_choices": outcome_choices(form) if form else [],
-            "minutes_held": int((now - case.claimed_at).total_seconds() // 60)
+            "seconds_held": (now - case.claimed_at).total_seconds()
             if holds_claim and case.claimed_at
             else None,
             "queue_url": self._queue_url(),
