@@ -12,7 +12,14 @@ from django.utils import dateformat, timezone
 
 from oversight.services.authority.wording import person_name
 
-__all__ = ["action_label", "clock_time", "local_moment", "person_name", "with_local_times"]
+__all__ = [
+    "action_label",
+    "clock_time",
+    "local_moment",
+    "moment_said",
+    "person_name",
+    "with_local_times",
+]
 
 # An identifier as automation writes it: no spaces, words joined by "_", "-", "." or camelCase.
 IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[_\-.][A-Za-z0-9]+)*$")
@@ -49,6 +56,13 @@ def local_moment(moment: datetime.datetime | None) -> str:
     if moment is None:
         return "–"
     return dateformat.format(timezone.localtime(moment), "D j M H:i T")
+
+
+def moment_said(moment: datetime.datetime | None) -> str:
+    """ "14:05 CET" for a moment of today (in the active zone), else "Mon 30 Nov 14:05 CET"."""
+    if moment is not None and timezone.localdate(moment) == timezone.localdate():
+        return clock_time(moment)
+    return local_moment(moment)
 
 
 def with_local_times(text) -> str:

@@ -9,7 +9,7 @@ decisions and ledger, for the `case_action` decorator of `oversight.admin.review
 from audit.models import AuditEvent
 from oversight.models import Case, CaseStatus, DecisionOutcome
 from oversight.selectors import final_decision
-from oversight.wording import clock_time, local_moment, person_name
+from oversight.wording import clock_time, local_moment, moment_said, person_name
 
 NOTHING_RECORDED = "nothing was recorded"
 
@@ -17,7 +17,7 @@ NOTHING_RECORDED = "nothing was recorded"
 def decided_message(case: Case, user) -> str:
     """ "Decided by Sam Lee at 14:05 CET (Approve the proposal) while your page was open; …"."""
     decision = final_decision(case)
-    when = clock_time(case.decided_at)
+    when = moment_said(case.decided_at)
     if decision is None:
         return f"This case was decided at {when} while your page was open; {NOTHING_RECORDED}."
     outcome = decision.get_outcome_display()
@@ -63,7 +63,7 @@ def escalated_message(case: Case, user) -> str:
     else:
         who = "automatically (its SLA deadline passed)"
     return (
-        f"Escalated {who} at {clock_time(event.occurred_at)} to {level} while your page was "
+        f"Escalated {who} at {moment_said(event.occurred_at)} to {level} while your page was "
         f"open; {NOTHING_RECORDED}. It now needs {level}."
     )
 

@@ -4,10 +4,17 @@ zone, no raw ISO timestamps (issue #16, "Human words everywhere")."""
 import datetime
 
 import pytest
+from django.utils import timezone
 
 from oversight.services.cases import claim_case, sweep_cases
 from oversight.services.decisions import DecisionInput, decide_case
-from oversight.wording import action_label, clock_time, local_moment, with_local_times
+from oversight.wording import (
+    action_label,
+    clock_time,
+    local_moment,
+    moment_said,
+    with_local_times,
+)
 from tests.factories import CaseFactory
 from tests.oversight.reviewing.workspace import QUEUE_URL, html, log_in, review_url, section
 
@@ -41,6 +48,16 @@ def test_times_carry_their_zone(settings):
         == "SLA breached at Mon 2 Mar 14:08 JST: escalated."
     )
     assert with_local_times("<b>2026-99-99T99:99</b>") == "<b>2026-99-99T99:99</b>"  # left as is
+
+
+def test_a_moment_of_today_is_said_by_its_time_alone(settings):
+    settings.TIME_ZONE = "Asia/Tokyo"
+    now = timezone.now()
+
+    assert moment_said(now) == clock_time(now)
+    assert moment_said(now - datetime.timedelta(days=2)) == local_moment(
+        now - datetime.timedelta(days=2)
+    )
 
 
 @pytest.mark.django_db

@@ -23,6 +23,7 @@ ACTIONS = ("open", "claim", "release", "take_over", "decide")
 NOON_UTC = (timezone.now() + datetime.timedelta(days=1)).replace(
     hour=13, minute=5, second=0, microsecond=0
 )
+LATER = NOON_UTC + datetime.timedelta(minutes=5)  # the stale page's submit, the same day
 
 
 @pytest.fixture(autouse=True)
@@ -59,18 +60,19 @@ def test_a_case_decided_by_someone_else_lands_on_the_case_with_who_and_when(
         claim_case(case=case, reviewer=sam)
         decide_case(case=case, reviewer=sam, decision=DecisionInput(outcome="approve"))
 
-    for action in ACTIONS:
-        before = snapshot(case)
-        response = post(client, case, action)
-        assert response.status_code == 200
-        assert response.redirect_chain[-1][0] == review_url(case)
-        assert shows(
-            response,
-            "Decided by Sam Lee at 22:05 JST (Approve the proposal) while your page was open; "
-            "nothing was recorded.",
-        ), action
-        assert 'class="success"' not in html(response)
-        assert snapshot(case) == before
+    with time_machine.travel(LATER, tick=False):
+        for action in ACTIONS:
+            before = snapshot(case)
+            response = post(client, case, action)
+            assert response.status_code == 200
+            assert response.redirect_chain[-1][0] == review_url(case)
+            assert shows(
+                response,
+                "Decided by Sam Lee at 22:05 JST (Approve the proposal) while your page was open; "
+                "nothing was recorded.",
+            ), action
+            assert 'class="success"' not in html(response)
+            assert snapshot(case) == before
 
 
 def test_a_case_you_escalated_lands_on_its_read_only_page(client, case, reviewer):
@@ -101,18 +103,19 @@ def test_a_case_escalated_by_a_colleague_above_your_level_says_so_on_the_refusal
             case=case, reviewer=rita, decision=DecisionInput(outcome="escalate", rationale="Up.")
         )
 
-    for action in ACTIONS:
-        before = snapshot(case)
-        response = post(client, case, action)
-        # Still outside the reviewer's authority (invariant 10): a 403, but saying what happened.
-        assert response.status_code == 403
-        assert shows(
-            response,
-            "Escalated by Rita Ray at 22:05 JST to Senior reviewer while your page was open; "
-            "nothing was recorded. It now needs Senior reviewer.",
-        )
-        assert "Refund in full." not in html(response)  # nothing of the case itself
-        assert snapshot(case) == before
+    with time_machine.travel(LATER, tick=False):
+        for action in ACTIONS:
+            before = snapshot(case)
+            response = post(client, case, action)
+            # Still outside their authority (invariant 10): a 403, but saying what happened.
+            assert response.status_code == 403
+            assert shows(
+                response,
+                "Escalated by Rita Ray at 22:05 JST to Senior reviewer while your page was open; "
+                "nothing was recorded. It now needs Senior reviewer.",
+            )
+            assert "Refund in full." not in html(response)  # nothing of the case itself
+            assert snapshot(case) == before
 
 
 def test_an_escalation_by_the_sla_sweep_is_named_as_such(client, case, reviewer):
