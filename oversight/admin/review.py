@@ -488,7 +488,7 @@ def decided_message(decision) -> str:
     if case.status == CaseStatus.ESCALATED:
         return (
             f"Case {short} escalated: it waits for {case.required_level.name} in review round "
-            f"{case.review_round}."
+            f'{case.review_round}. Follow it under "Cases I escalated" in your queue.'
         )
     if case.status == CaseStatus.AWAITING_SECOND_REVIEW:
         return (

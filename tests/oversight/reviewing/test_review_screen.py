@@ -141,6 +141,7 @@ def test_an_escalation_moves_the_case_from_the_reviewers_queue_to_the_seniors(
     response = decide(client, case, outcome="escalate", rationale="Customer threatens to sue.")
 
     assert shows(response, "escalated: it waits for Senior reviewer in review round 2.")
+    assert shows(response, 'Follow it under "Cases I escalated" in your queue.')
     assert review_url(case) not in html(client.get(QUEUE_URL))
     read_only = client.get(review_url(case))  # the escalator keeps a read-only view
     assert read_only.status_code == 200
