@@ -27,6 +27,7 @@ from oversight.models import (
     RouteReason,
 )
 from oversight.models.judgement import VALUELESS_OPERATORS
+from oversight.review_history import review_queryset
 from oversight.services.authority import decidable_cases
 
 LIVE_TAB = "live"
@@ -201,20 +202,7 @@ def case_for_review(
     Invariant 2: a case outside the person's authority is not returned, so the screen never
     shows it. Four queries after the authority look-up (case, points, conditions, decisions).
     """
-    decisions = Decision.objects.select_related(
-        "reviewer", "authority_level", "override_reason"
-    ).order_by("review_round", "decided_at")
-    return (
-        _decidable(user, at, decidable)
-        .select_related("journey__ai_system", "required_level", "claimed_by", "evaluation")
-        .prefetch_related(
-            Prefetch("judgement_points", queryset=JudgementPoint.objects.order_by("name")),
-            "judgement_points__conditions",
-            Prefetch("decisions", queryset=decisions),
-        )
-        .filter(pk=case_id)
-        .first()
-    )
+    return review_queryset(_decidable(user, at, decidable)).filter(pk=case_id).first()
 
 
 def case_exists(case_id) -> bool:

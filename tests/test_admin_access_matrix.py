@@ -356,6 +356,8 @@ def _needs(permission: str):
 CUSTOM_VIEWS = {
     "oversight_case_queue": CustomView("nothing", _needs("oversight.view_case")),
     "oversight_case_review": CustomView("object", _decides),
+    # The queue's one-click "Open": claims the case when free, then shows it.
+    "oversight_case_review_open": CustomView("object", _decides, "POST"),
     "oversight_case_review_claim": CustomView("object", _decides, "POST"),
     "oversight_case_review_release": CustomView("object", _decides, "POST"),
     "oversight_case_review_decide": CustomView("object", _decides, "POST"),

@@ -4,8 +4,9 @@
 
 - `case/queue/`: the cases the logged-in person may decide (invariant 2), most urgent first,
   sample audits in their own tab, filters as GET parameters, counts per state, paginated, at
-  the same number of queries whatever the number of cases;
-- `case/<id>/review/` and its claim, release and decide actions (`oversight.admin.review`).
+  the same number of queries whatever the number of cases; and two tabs of the cases they took
+  part in, "Cases I escalated" and "Decided by me", which open read-only once out of reach;
+- `case/<id>/review/` and its open, claim, release and decide actions (`oversight.admin.review`).
 
 Pages are for staff who may view cases (the Reviewer group's permission); which cases they see
 comes from their authority grants only. Being a superuser grants no authority: a superuser
@@ -23,7 +24,14 @@ from django.urls import path
 from django.utils import timezone
 
 from oversight.admin.review import ReviewScreenMixin, sla_summary
-from oversight.models import Case, CaseStatus, Priority, RouteReason
+from oversight.models import Case, CaseStatus, DecisionOutcome, Priority, RouteReason
+from oversight.review_history import (
+    DECIDED_TAB,
+    ESCALATED_TAB,
+    PAST_TABS,
+    past_cases,
+    past_counts,
+)
 from oversight.review_selectors import (
     AUDIT_TAB,
     LIVE_TAB,
@@ -33,10 +41,19 @@ from oversight.review_selectors import (
     state_counts,
     tab_counts,
 )
+from oversight.selectors import final_decision
 from oversight.services.authority import decidable_cases
+from oversight.services.claims import claim_is_live
 
 CASES_PER_PAGE = 50
-TABS = [(LIVE_TAB, "Live cases"), (AUDIT_TAB, "Sample audits")]
+TABS = [
+    (LIVE_TAB, "Live cases"),
+    (AUDIT_TAB, "Sample audits"),
+    (ESCALATED_TAB, "Cases I escalated"),
+    (DECIDED_TAB, "Decided by me"),
+]
+# How each tab's count reads: cases waiting, or cases the person took part in.
+TAB_COUNT_WORDS = {LIVE_TAB: "waiting", AUDIT_TAB: "waiting"}
 SLA_BREACHED, SLA_ON_TIME = "breached", "on_time"
 
 
@@ -100,6 +117,27 @@ class QueueRow:
         self.urgent = case.priority >= Priority.HIGH
         self.claimed_by_you = case.claimed_by_id == viewer.pk
         self.claim_lapsed = bool(case.claim_expires_at and case.claim_expires_at <= now)
+        self.held_by_other = not self.claimed_by_you and claim_is_live(case, now)
+
+
+class PastRow:
+    """One line of "Cases I escalated" / "Decided by me": what I did, and what happened next."""
+
+    def __init__(self, case: Case, *, now: datetime.datetime, viewer, tab: str):
+        self.case = case
+        decisions = list(case.decisions.all())
+        escalating = tab == ESCALATED_TAB
+        self.mine = [
+            d
+            for d in decisions
+            if d.reviewer_id == viewer.pk and (d.outcome == DecisionOutcome.ESCALATE) == escalating
+        ]
+        self.latest_mine = self.mine[-1] if self.mine else None
+        self.after = [
+            d for d in decisions if self.latest_mine and d.decided_at > self.latest_mine.decided_at
+        ]
+        self.final = final_decision(case)
+        self.held = case.claimed_by if claim_is_live(case, now) else None
 
 
 class ReviewerWorkspaceMixin(ReviewScreenMixin):
@@ -118,14 +156,19 @@ class ReviewerWorkspaceMixin(ReviewScreenMixin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         now = timezone.now()
-        mine = decidable_cases(request.user, at=now)
-        journeys, points = queue_filter_choices(request.user, at=now, decidable=mine)
+        user = request.user
+        mine = decidable_cases(user, at=now)
+        journeys, points = queue_filter_choices(user, at=now, decidable=mine)
         form = QueueFilterForm(request.GET, journeys=journeys, points=points)
         filters = form.filters()
-        page = Paginator(
-            queue_for(request.user, filters, at=now, decidable=mine), CASES_PER_PAGE
-        ).get_page(request.GET.get("page"))
-        waiting = tab_counts(request.user, at=now, decidable=mine)
+        past = filters.tab in PAST_TABS
+        cases = (
+            past_cases(user, filters.tab)
+            if past
+            else queue_for(user, filters, at=now, decidable=mine)
+        )
+        page = Paginator(cases, CASES_PER_PAGE).get_page(request.GET.get("page"))
+        counts = {**tab_counts(user, at=now, decidable=mine), **past_counts(user)}
         params = request.GET
         context = {
             **self.admin_site.each_context(request),
@@ -138,14 +181,24 @@ class ReviewerWorkspaceMixin(ReviewScreenMixin):
                 (number, query_string(params, page=number) if isinstance(number, int) else "")
                 for number in page.paginator.get_elided_page_range(page.number)
             ],
-            "rows": [QueueRow(case, now=now, viewer=request.user) for case in page],
+            "rows": [
+                PastRow(case, now=now, viewer=user, tab=filters.tab)
+                if past
+                else QueueRow(case, now=now, viewer=user)
+                for case in page
+            ],
+            "past_tab": past,
+            "escalated_tab": filters.tab == ESCALATED_TAB,
             "tabs": [
                 {
                     "label": label,
-                    "count": waiting[value],
+                    "count": counts[value],
+                    "count_words": TAB_COUNT_WORDS.get(value, ""),
                     "current": value == filters.tab,
                     "query": query_string(
-                        params, tab=value if value != LIVE_TAB else None, route_reason=None
+                        {} if value in PAST_TABS else params,
+                        tab=value if value != LIVE_TAB else None,
+                        route_reason=None,
                     ),
                 }
                 for value, label in TABS
@@ -157,7 +210,7 @@ class ReviewerWorkspaceMixin(ReviewScreenMixin):
                     "current": count.state == filters.state,
                     "query": query_string(params, state=count.state or None),
                 }
-                for count in state_counts(request.user, filters, at=now, decidable=mine)
+                for count in ([] if past else state_counts(user, filters, at=now, decidable=mine))
             ],
             "filtered": any(
                 [filters.journey, filters.judgement_point, filters.route_reason, params.get("sla")]
@@ -166,6 +219,7 @@ class ReviewerWorkspaceMixin(ReviewScreenMixin):
             "now": now,
             "audit_tab": filters.tab == AUDIT_TAB,
             "review_url_name": f"admin:{self.workspace_url_name('review')}",
+            "open_url_name": f"admin:{self.workspace_url_name('review_open')}",
             "changelist_url": self.workspace_url("changelist"),
         }
         return TemplateResponse(request, "admin/oversight/case/queue.html", context)

@@ -10,8 +10,11 @@ the next free case of the queue. The POST actions claim, release, decide and tak
 services of `oversight.services` and nothing else: a refusal (`DomainError`) is shown as the
 service worded it and changes nothing.
 
-Only cases in `decidable_cases(user)` open (invariant 2); any other case gets a 403 page that
-says why, and an unknown id a 404.
+Cases in `decidable_cases(user)` open for deciding (invariant 2). A case the person escalated
+or decided opens read-only once it has left their authority (`oversight.review_history`); any
+other case gets a 403 page that says why, and an unknown id a 404. A button pressed on a page that
+was out of date (the case was decided, escalated or moved out of reach meanwhile) lands on the
+case with what happened and "nothing was recorded" (`oversight.admin.moved_on`).
 """
 
 import datetime
@@ -26,8 +29,10 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from oversight.admin.decision_form import NEXT_KEY, THEN_NEXT, DecisionForm
+from oversight.admin.moved_on import held_message, moved_on_message
 from oversight.exceptions import DomainError
-from oversight.models import CaseStatus, DecisionStage, RouteReason
+from oversight.models import Case, CaseStatus, DecisionStage, RouteReason
+from oversight.review_history import case_for_reading
 from oversight.review_selectors import (
     case_exists,
     case_for_review,
@@ -48,6 +53,7 @@ from oversight.services.cases import (
 from oversight.services.decision_rules import allowed_outcomes
 from oversight.services.decisions import decide_case
 from oversight.services.next_case import claim_next_case
+from oversight.wording import action_label, clock_time, person_name
 
 
 def duration_text(delta: datetime.timedelta) -> str:
@@ -74,7 +80,13 @@ def sla_summary(case, now: datetime.datetime) -> tuple[str, bool]:
 
 def case_action(view):
     """A POST on one case the person may decide. Anything else is answered before the view
-    runs: 405 for another method, 404 for no such case, 403 outside the person's authority."""
+    runs: 405 for another method, 404 for no such case, 403 outside the person's authority.
+
+    A stale page (the case was decided, or left the person's authority, while it was open) is
+    answered here too, before any service runs: the person lands on the case, read-only when it
+    is one they took part in, with an error saying what happened and that nothing was recorded.
+    Races the check cannot see are still refused by the services, which lock the row.
+    """
 
     @functools.wraps(view)
     def wrapper(self, request, object_id):
@@ -82,7 +94,11 @@ def case_action(view):
             return HttpResponseNotAllowed(["POST"])
         case = self._reviewable_case(request, object_id)
         if case is None:
-            return self._outside_authority(request)
+            return self._out_of_reach(request, object_id)
+        stale = moved_on_message(case, request.user, decidable=True)
+        if stale:
+            messages.error(request, stale)
+            return redirect(self._review_url(case))
         return view(self, request, case)
 
     return wrapper
@@ -111,24 +127,47 @@ class ReviewScreenMixin:
                     wrap(getattr(self, f"{action}_view")),
                     name=self.workspace_url_name(f"review_{action}"),
                 )
-                for action in ("claim", "release", "decide", "take_over")
+                for action in ("open", "claim", "release", "decide", "take_over")
             ),
         ]
 
     # Views ------------------------------------------------------------------------------------
 
     def review_view(self, request, object_id):
-        """GET shows the case; POST decides it, so an invalid decision is shown again, errors
-        beside the fields, at the case's own URL."""
-        if request.method not in ("GET", "POST"):
+        """GET shows the case (read-only once it has left the person's authority, if they took
+        part in it); POST decides it, so an invalid decision is shown again, errors beside the
+        fields, at the case's own URL."""
+        if request.method == "POST":
+            return self.decide_view(request, object_id)
+        if request.method != "GET":
             return HttpResponseNotAllowed(["GET", "POST"])
         mine = decidable_cases(request.user)
         case = self._reviewable_case(request, object_id, decidable=mine)
         if case is None:
-            return self._outside_authority(request)
-        if request.method == "POST":
-            return self._decide(request, case)
+            case = case_for_reading(request.user, object_id)
+            if case is None:
+                return self._outside_authority(request)
+            return self._render_review(request, case, decidable=mine, read_only=True)
         return self._render_review(request, case, decidable=mine)
+
+    @case_action
+    def open_view(self, request, case):
+        """The queue's one-click "Open": claims the case when it is free, then shows it.
+
+        A case someone else holds opens to read, saying who holds it until when; a case the
+        person may not claim (the second review of their own first review) opens with why.
+        """
+        now = timezone.now()
+        if claim_is_live(case, now) and case.claimed_by_id != request.user.pk:
+            messages.info(request, held_message(case))
+        elif not (case.claimed_by_id == request.user.pk and claim_is_live(case, now)):
+            try:
+                case = claim_case(case=case, reviewer=request.user)
+            except DomainError as error:
+                messages.warning(request, error.message)
+            else:
+                messages.success(request, claimed_message(case))
+        return redirect(self._review_url(case))
 
     @case_action
     def claim_view(self, request, case):
@@ -137,10 +176,7 @@ class ReviewScreenMixin:
         except DomainError as error:
             messages.error(request, error.message)
         else:
-            until = timezone.localtime(case.claim_expires_at)
-            messages.success(
-                request, f"You hold this case until {until:%H:%M}: decide it, or release it."
-            )
+            messages.success(request, claimed_message(case))
         return redirect(self._review_url(case))
 
     @case_action
@@ -164,9 +200,10 @@ class ReviewScreenMixin:
         except DomainError as error:
             messages.error(request, error.message)
         else:
-            until = timezone.localtime(case.claim_expires_at)
             messages.success(
-                request, f"You took this case over and hold it until {until:%H:%M}: decide it."
+                request,
+                f"You took this case over and hold it until {clock_time(case.claim_expires_at)}: "
+                "decide it.",
             )
         return redirect(self._review_url(case))
 
@@ -203,11 +240,10 @@ class ReviewScreenMixin:
         if following is None:
             messages.info(request, "No more cases in your queue.")
             return redirect(self._queue_url() + ("?tab=audit" if sample_audits else ""))
-        until = timezone.localtime(following.claim_expires_at)
         messages.info(
             request,
-            f"Next: case {str(following.pk)[:8]}, yours until {until:%H:%M %Z}: decide it, or "
-            "release it.",
+            f"Next: case {str(following.pk)[:8]}, yours until "
+            f"{clock_time(following.claim_expires_at)}: decide it, or release it.",
         )
         return redirect(self._review_url(following))
 
@@ -222,22 +258,43 @@ class ReviewScreenMixin:
             raise Http404("There is no case with this id.")
         return case
 
-    def _outside_authority(self, request):
+    def _out_of_reach(self, request, object_id):
+        """A POST on a case the person may not decide (any more): read-only with what happened
+        if they took part in it; else the 403 page, saying what happened only to someone who
+        holds authority on its journey (whose page may have shown it), nothing to a stranger."""
+        user = request.user
+        case = case_for_reading(user, object_id)
+        if case is not None:
+            messages.error(request, moved_on_message(case, user, decidable=False))
+            return redirect(self._review_url(case))
+        case = (
+            Case.objects.select_related("journey", "required_level")
+            .prefetch_related("decisions__reviewer")
+            .get(pk=object_id)
+        )
+        if effective_grant(user, case.journey) is None:
+            return self._outside_authority(request)
+        return self._outside_authority(
+            request, what_happened=moved_on_message(case, user, decidable=False)
+        )
+
+    def _outside_authority(self, request, *, what_happened: str = ""):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "This case is outside your authority",
             "queue_url": self._queue_url(),
+            "what_happened": what_happened,
         }
         return TemplateResponse(
             request, "admin/oversight/case/review_forbidden.html", context, status=403
         )
 
-    def _render_review(self, request, case, *, form=None, decidable=None):
+    def _render_review(self, request, case, *, form=None, decidable=None, read_only=False):
         user = request.user
         now = timezone.now()
         decisions = list(case.decisions.all())
-        holds_claim = case.claimed_by_id == user.pk and claim_is_live(case, now)
+        holds_claim = not read_only and case.claimed_by_id == user.pk and claim_is_live(case, now)
         took_first_review = case.status == CaseStatus.AWAITING_SECOND_REVIEW and any(
             d.reviewer_id == user.pk
             and d.review_round == case.review_round
@@ -254,7 +311,8 @@ class ReviewScreenMixin:
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": f"Review: {case.journey.name} — {case.action_type or 'case'}",
+            "title": f"Review: {case.journey.name} — {action_label(case.action_type) or 'case'}",
+            "read_only": read_only,
             "case": case,
             "now": now,
             "sla_text": sla_text,
@@ -265,7 +323,7 @@ class ReviewScreenMixin:
             "options": [option for option in case.options or [] if isinstance(option, str)],
             "decisions": decisions,
             "final_decision": final_decision(case),
-            "escalations": escalations(case),
+            "escalations": escalation_rows(case, decisions),
             "earlier_cases": [
                 (earlier, final_decision(earlier))
                 for earlier in earlier_cases(case, limit=10, within=mine)
@@ -283,13 +341,15 @@ class ReviewScreenMixin:
             "claim_live": claim_is_live(case, now),
             "claim_lapsed_for_you": case.claimed_by_id == user.pk and not holds_claim,
             "took_first_review": took_first_review,
-            "can_claim": case.status != CaseStatus.DECIDED
+            "can_claim": not read_only
+            and case.status != CaseStatus.DECIDED
             and not took_first_review
             and not (claim_is_live(case, now) and case.claimed_by_id != user.pk),
+            "can_take_over": not read_only and may_take_over(case, user, grant, now),
             "form": form,
             "next_key": NEXT_KEY,
             "then_next": THEN_NEXT,
-            "minutes_held": int((now - case.claimed_at).total_seconds() // 60)
+            "seconds_held": (now - case.claimed_at).total_seconds()
             if holds_claim and case.claimed_at
             else None,
             "queue_url": self._queue_url(),
@@ -309,6 +369,35 @@ class ReviewScreenMixin:
         return self.workspace_url("queue")
 
 
+def escalation_rows(case, decisions) -> list[tuple]:
+    """The case's escalations and SLA breaches as (event, who): a person's name where a
+    reviewer did it (from the decisions already loaded: no query), "automatically" otherwise."""
+    names = {str(d.reviewer_id): person_name(d.reviewer) for d in decisions}
+    return [
+        (event, names.get(event.actor_id, "") or "automatically")
+        if event.actor_type != "system"
+        else (event, "automatically")
+        for event in escalations(case)
+    ]
+
+
+def claimed_message(case) -> str:
+    return (
+        f"You hold this case until {clock_time(case.claim_expires_at)}: decide it, or release it."
+    )
+
+
+def may_take_over(case, user, grant, now: datetime.datetime) -> bool:
+    """Whether the take-over button is worth showing: someone else holds a live claim and the
+    user's level on the journey ranks above the holder's (the service checks again)."""
+    if grant is None or case.claimed_by_id in (None, user.pk) or not claim_is_live(case, now):
+        return False
+    if case.status == CaseStatus.DECIDED:
+        return False
+    theirs = effective_grant(case.claimed_by, case.journey, at=now)
+    return theirs is None or grant.level.rank > theirs.level.rank
+
+
 def decided_message(decision) -> str:
     """What the reviewer is told after deciding: what happened to the case next."""
     case = decision.case
@@ -316,7 +405,7 @@ def decided_message(decision) -> str:
     if case.status == CaseStatus.ESCALATED:
         return (
             f"Case {short} escalated: it waits for {case.required_level.name} in review round "
-            f"{case.review_round}."
+            f'{case.review_round}. Follow it under "Cases I escalated" in your queue.'
         )
     if case.status == CaseStatus.AWAITING_SECOND_REVIEW:
         return (

@@ -23,6 +23,7 @@ from oversight.services.claims import (
     lock_case,
     status_without_claim,
 )
+from oversight.wording import clock_time, person_name
 
 CLAIMABLE = {CaseStatus.OPEN, CaseStatus.ESCALATED, CaseStatus.CLAIMED}
 
@@ -67,8 +68,8 @@ def claim_case(*, case: Case, reviewer) -> Case:
             raise StaleState("This case has already been decided.")
         if claim_is_live(case, now) and case.claimed_by_id != reviewer.pk:
             raise StaleState(
-                f"This case is claimed by {case.claimed_by} until "
-                f"{timezone.localtime(case.claim_expires_at):%H:%M}."
+                f"This case is claimed by {person_name(case.claimed_by)} until "
+                f"{clock_time(case.claim_expires_at)}; nothing was recorded."
             )
         deciding_grant(case, reviewer, at=now)
         if case.status == SECOND_REVIEW and _first_reviewer_id(case) == reviewer.pk:
@@ -263,7 +264,10 @@ def check_claim(case: Case, reviewer, now: datetime.datetime) -> None:
         raise StaleState("This case has already been decided.")
     if case.claimed_by_id != reviewer.pk:
         if claim_is_live(case, now):
-            raise StaleState(f"This case is claimed by {case.claimed_by}: you cannot decide it.")
+            raise StaleState(
+                f"This case is claimed by {person_name(case.claimed_by)} until "
+                f"{clock_time(case.claim_expires_at)}: you cannot decide it; nothing was recorded."
+            )
         raise InvalidInput("Claim the case before deciding it.")
     if not claim_is_live(case, now):
         raise StaleState("Your claim on this case has lapsed: claim it again to decide.")

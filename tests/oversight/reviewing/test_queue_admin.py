@@ -238,8 +238,8 @@ def test_the_queue_costs_the_same_queries_for_5_or_500_cases(
     authority_queries = len(authority) - 1  # less the probe's own SELECT
 
     # session, user, 2 × permissions, journeys and points to filter by, page count, rows,
-    # their points, counts per tab, counts per state
-    with django_assert_num_queries(authority_queries + 11):
+    # their points, counts per tab, counts of the cases I escalated / decided, counts per state
+    with django_assert_num_queries(authority_queries + 12):
         response = client.get(QUEUE_URL, {"journey": str(journey.pk), "sla": "on_time"})
 
     live = cases - len(range(0, cases, 10))

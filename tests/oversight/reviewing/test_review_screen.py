@@ -141,8 +141,12 @@ def test_an_escalation_moves_the_case_from_the_reviewers_queue_to_the_seniors(
     response = decide(client, case, outcome="escalate", rationale="Customer threatens to sue.")
 
     assert shows(response, "escalated: it waits for Senior reviewer in review round 2.")
+    assert shows(response, 'Follow it under "Cases I escalated" in your queue.')
     assert review_url(case) not in html(client.get(QUEUE_URL))
-    assert client.get(review_url(case)).status_code == 403
+    read_only = client.get(review_url(case))  # the escalator keeps a read-only view
+    assert read_only.status_code == 200
+    assert "Read-only." in html(read_only)
+    assert 'id="decision-form"' not in html(read_only)
     senior_client = log_in(Client(), senior)
     assert review_url(case) in html(senior_client.get(QUEUE_URL))
     screen = senior_client.get(review_url(case))
@@ -219,14 +223,18 @@ def test_deciding_an_already_decided_case_is_refused(client, case, reviewer, sen
     decide_case(case=case, reviewer=reviewer, decision=DecisionInput(outcome="approve"))
     log_in(client, senior)
 
-    refused(client, case, review_url(case, "claim"), {}, "This case has already been decided.")
-    refused(
-        client,
-        case,
-        review_url(case, "decide"),
-        {"outcome": "reject", "rationale": "x"},
-        "This case has already been decided.",
-    )
+    moved_on = "Decided by rhea at "
+    for action in ("claim", "decide", "release", "take_over", "open"):
+        response = refused(
+            client,
+            case,
+            review_url(case, action),
+            {"outcome": "reject", "rationale": "x"},
+            moved_on,
+        )
+        assert response.redirect_chain[-1][0] == review_url(case)
+        assert shows(response, "(Approve the proposal) while your page was open; nothing was")
+        assert 'class="success"' not in html(response)
 
 
 def test_a_case_claimed_by_someone_else_shows_who_and_cannot_be_decided(
@@ -243,9 +251,13 @@ def test_a_case_claimed_by_someone_else_shows_who_and_cannot_be_decided(
         case,
         review_url(case, "decide"),
         {"outcome": "approve"},
-        "This case is claimed by sam: you cannot decide it.",
+        "This case is claimed by sam until ",
     )
     refused(client, case, review_url(case, "claim"), {}, "This case is claimed by sam until")
+    assert shows(
+        client.post(review_url(case, "decide"), {"outcome": "approve"}, follow=True),
+        "you cannot decide it; nothing was recorded.",
+    )
     refused(
         client,
         case,
@@ -531,7 +543,7 @@ def test_the_screen_shows_what_was_tried_the_options_and_the_authority_held(clie
     assert "40.00 EUR" in page
     assert "irreversible: cannot be undone" in page
     assert "Refund in full." in page
-    for option in ("refund in full", "partial refund", "decline"):
+    for option in ("Refund in full", "Partial refund", "Decline"):
         assert f"<li>{option}</li>" in page
     assert "<strong>Senior reviewer</strong>" in page
     assert "may not approve irreversible actions" in page
@@ -618,7 +630,7 @@ def test_the_screen_shows_precedents_with_the_decision_taken(
 
     found = section(client.get(review_url(case)), "precedents")
 
-    assert found.index("close_one") < found.index("far_one")
+    assert found.index("Close one") < found.index("Far one")
     assert "Modify the proposal" in found and "Partial refund: used item." in found
     assert "Policy exception" in found
     assert "no override" in found
