@@ -47,6 +47,12 @@ NEXT_STATES: dict[str, dict[str, bool]] = {
     S.CLOSED: {},
 }
 TEXT_LIMIT = 10_000
+SOURCE_NOUNS = {
+    IncidentSource.CASE: "case",
+    IncidentSource.DECISION: "decision",
+    IncidentSource.OUTCOME: "outcome",
+    IncidentSource.GUARDRAIL: "guardrail breach",
+}
 
 
 def may_handle_incidents(user, ai_system: AISystem) -> bool:
@@ -121,7 +127,7 @@ def _source_objects(*, ai_system, source, case, decision, outcome, guardrail_eva
         )
     record = given[source]
     if record is None:
-        raise InvalidInput(f"Name the {IncidentSource(source).label.lower()} it arose from.")
+        raise InvalidInput(f"Name the {SOURCE_NOUNS[source]} it arose from.")
     if any(other is not None for kind, other in given.items() if kind != source):
         raise InvalidInput("Name one source only.")
     if source == IncidentSource.CASE:
@@ -138,7 +144,7 @@ def _source_objects(*, ai_system, source, case, decision, outcome, guardrail_eva
             raise InvalidInput("That guardrail evaluation was not a breach.")
         system_id, brought = record.guardrail.journey.ai_system_id, None
     if system_id != ai_system.pk:
-        raise InvalidInput(f"That {IncidentSource(source).label.lower()} is not of {ai_system}.")
+        raise InvalidInput(f"That {SOURCE_NOUNS[source]} is not of {ai_system}.")
     return brought
 
 
