@@ -8,6 +8,7 @@ from oversight.admin import (  # noqa: F401
     dashboard,
     gate,
     guardrails,
+    incidents,
     judgement,
     reports,
     systems,
