@@ -70,8 +70,14 @@ def compliance_home(context):
         if may_check_ledger
         else None
     )
+    incidents = None
+    if user.has_perm("oversight.view_incident"):
+        from oversight.incident_selectors import open_incidents_by_deadline
+
+        incidents = open_incidents_by_deadline()
     return {
         "show": True,
+        "incidents": incidents,
         "may_order": may_order,
         "may_see_requests": may_see_requests,
         "may_verify": may_verify,

@@ -142,3 +142,28 @@ def test_a_refused_step_shows_the_services_message_and_changes_nothing(w, client
     assert response.status_code == 200
     assert "reference for the report is required" in response.content.decode()
     assert Incident.objects.get(pk=incident.pk).state == IncidentState.CONFIRMED
+
+
+def test_the_compliance_home_shows_open_incidents_by_deadline_with_the_overdue_flag(w, client):
+    with time_machine.travel(NOW - datetime.timedelta(days=3), tick=False):
+        raise_one(w, title="Late one", incident_class=IncidentClass.WIDESPREAD)
+    with time_machine.travel(NOW, tick=False):
+        raise_one(w, title="Fresh one")
+    client.force_login(w.officer)
+
+    with time_machine.travel(NOW, tick=False):
+        html = client.get(reverse("admin:index")).content.decode()
+
+    assert "Serious incidents: reporting deadlines" in html
+    assert html.index("Late one") < html.index("Fresh one")
+    assert '<strong class="incident-overdue">1 day overdue</strong>' in html
+    assert "15 days left" in html
+
+
+def test_the_home_of_a_reviewer_shows_no_incidents(w, client):
+    raise_one(w, title="Hidden one")
+    client.force_login(w.reviewer)
+
+    html = client.get(reverse("admin:index")).content.decode()
+
+    assert "Hidden one" not in html
