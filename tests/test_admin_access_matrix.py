@@ -413,6 +413,9 @@ CUSTOM_VIEWS = {
     "oversight_reportrequest_order_dossier": CustomView(
         "nothing", _needs("oversight.add_reportrequest")
     ),
+    "oversight_reportrequest_order_incident": CustomView(
+        "nothing", _needs("oversight.add_reportrequest")
+    ),
     # G7 incidents: raising (the service then checks the AI system), moving forward, and
     # moving the deadline with a reason.
     "oversight_incident_raise": CustomView("nothing", _needs("oversight.add_incident")),

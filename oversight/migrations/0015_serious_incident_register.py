@@ -519,6 +519,34 @@ class Migration(migrations.Migration):
                 name="incident_reminder_once_per_threshold",
             ),
         ),
+        migrations.AlterField(
+            model_name="issuedreport",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("oversight", "Oversight report (AI system, period)"),
+                    ("authority", "Authority register"),
+                    ("literacy", "AI-literacy register"),
+                    ("dossier", "Case dossier"),
+                    ("incident", "Serious incident report"),
+                ],
+                max_length=16,
+            ),
+        ),
+        migrations.AlterField(
+            model_name="reportrequest",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("oversight", "Oversight report (AI system, period)"),
+                    ("authority", "Authority register"),
+                    ("literacy", "AI-literacy register"),
+                    ("dossier", "Case dossier"),
+                    ("incident", "Serious incident report"),
+                ],
+                max_length=16,
+            ),
+        ),
         migrations.RunPython(grant_incident_permissions, migrations.RunPython.noop),
         migrations.RunPython(create_schedules, delete_schedules),
     ]

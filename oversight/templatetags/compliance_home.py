@@ -19,6 +19,7 @@ SHORT_KIND = {
     "authority": "Authority register",
     "literacy": "AI-literacy register",
     "dossier": "Case dossier",
+    "incident": "Serious incident report",
 }
 
 
