@@ -164,16 +164,18 @@ def raise_incident(
     outcome: Outcome | None = None,
     guardrail_evaluation: GuardrailEvaluation | None = None,
     related_cases=(),
+    at: datetime.datetime | None = None,
 ) -> Incident:
     """A person raises a (suspected) serious incident; the reporting clock starts.
 
     Rules: a compliance officer or a manager of the AI system; title, what happened and who
     was affected are required; the class is known; exactly one source (case, decision, outcome,
     guardrail breach) of this AI system; related cases are of this AI system; awareness is not
-    in the future (default now). The source's case joins the related cases.
+    in the future (default now). The source's case joins the related cases. `at` dates the
+    raising and its history row (default now), for a register kept after the fact.
     """
     _check(by, ai_system)
-    now = timezone.now()
+    now = _moment(at, "The moment of raising", timezone.now())
     title = _text(title, "The title")[:200]
     what_happened = _text(what_happened, "What happened")
     affected = _text(affected, "Who was affected")
@@ -215,6 +217,7 @@ def raise_incident(
             raised_at=now,
         )
         incident._history_user = by
+        incident._history_date = now
         incident.save()
         if cases:
             incident.related_cases.add(*cases)
@@ -256,14 +259,15 @@ def advance_incident(
     state the incident is in now (read under a row lock, so two people cannot both move it);
     a documented step needs a note; `at` (default now, not in the future, not before
     awareness) dates the report to the provider or the authority; the authority report needs
-    its reference. Confirming a suggestion starts the clock at `became_aware_at` (default now)
-    with `incident_class` (default the suggestion's).
+    its reference. Confirming a suggestion starts the clock at `became_aware_at` (default `at`)
+    with `incident_class` (default the suggestion's). `at` also dates the history row and a
+    closing.
     """
     _check(by, incident.ai_system)
     now = timezone.now()
     note = _text(note, "The note", required=False)
     authority_reference = _text(authority_reference, "The reference", required=False)[:200]
-    when = _moment(at, "The date of the report", now)
+    when = _moment(at, "The date of this step", now)
     with transaction.atomic():
         incident = _lock(incident)
         allowed = NEXT_STATES[incident.state]
@@ -280,7 +284,7 @@ def advance_incident(
         if previous == S.SUGGESTED and to_state == S.SUSPECTED:
             if incident_class is not None:
                 incident.incident_class = _class(incident_class)
-            aware = _moment(became_aware_at, "The moment of awareness", now)
+            aware = _moment(became_aware_at, "The moment of awareness", when)
             incident.became_aware_at = aware
             incident.deadline = reporting_deadline(
                 became_aware_at=aware,
@@ -315,10 +319,11 @@ def advance_incident(
                 }
             )
         if to_state in (S.CLOSED, S.DISMISSED):
-            incident.closed_at = now
+            incident.closed_at = when
         incident.state = to_state
         incident.note = note
         incident._history_user = by
+        incident._history_date = when
         incident.save()
         append_event(
             actor=Actor.for_user(by),
