@@ -23,7 +23,6 @@ from oversight.admin.incident_forms import (
 )
 from oversight.exceptions import DomainError
 from oversight.models import (
-    AISystem,
     Case,
     Decision,
     GuardrailEvaluation,
@@ -34,6 +33,7 @@ from oversight.models import (
 from oversight.services.incidents import (
     NEXT_STATES,
     advance_incident,
+    ai_systems_handled_by,
     may_handle_incidents,
     move_deadline,
     raise_incident,
@@ -148,9 +148,7 @@ class IncidentAdmin(ViewOnlyHistoryAdmin):
     def raise_view(self, request):
         if not request.user.has_perm("oversight.add_incident"):
             raise PermissionDenied
-        systems = AISystem.objects.filter(
-            pk__in=[s.pk for s in AISystem.objects.all() if may_handle_incidents(request.user, s)]
-        ).order_by("name")
+        systems = ai_systems_handled_by(request.user).order_by("name")
         sources = {
             IncidentSource.CASE: self._scoped(request, Case),
             IncidentSource.DECISION: self._scoped(request, Decision),

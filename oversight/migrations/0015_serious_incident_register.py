@@ -1,7 +1,7 @@
 """The serious-incident register (issue #19), who may use it, and its two hourly schedules.
 
 Compliance officers and managers view, raise and move incidents (the services check further:
-managers only on the AI systems they manage); compliance officers also see the reminders sent.
+managers only on the AI systems they manage). The reminders sent are in the audit ledger.
 The schedules are found by name, so running this again makes no second one.
 """
 
@@ -21,12 +21,7 @@ SCHEDULES = {
     "Remind incident deadlines": "oversight.tasks.send_incident_reminders",
 }
 INCIDENT_PERMISSIONS = {
-    "Compliance officer": [
-        "view_incident",
-        "add_incident",
-        "change_incident",
-        "view_incidentreminder",
-    ],
+    "Compliance officer": ["view_incident", "add_incident", "change_incident"],
     "Manager": ["view_incident", "add_incident", "change_incident"],
 }
 

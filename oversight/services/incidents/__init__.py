@@ -8,6 +8,7 @@ each deadline). Callers import the functions from here.
 from oversight.services.incidents.register import (
     NEXT_STATES,
     advance_incident,
+    ai_systems_handled_by,
     may_handle_incidents,
     move_deadline,
     raise_incident,
@@ -16,6 +17,7 @@ from oversight.services.incidents.register import (
 __all__ = [
     "NEXT_STATES",
     "advance_incident",
+    "ai_systems_handled_by",
     "may_handle_incidents",
     "move_deadline",
     "raise_incident",

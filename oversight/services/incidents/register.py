@@ -32,7 +32,7 @@ from oversight.models import (
     Outcome,
 )
 from oversight.roles import COMPLIANCE_OFFICER
-from oversight.services.authority import manages_scope
+from oversight.services.authority import ai_systems_managed_by, manages_scope
 from oversight.services.incidents.deadlines import reporting_deadline
 
 S = IncidentState
@@ -66,6 +66,20 @@ def may_handle_incidents(user, ai_system: AISystem) -> bool:
     if user.groups.filter(name=COMPLIANCE_OFFICER).exists():
         return True
     return manages_scope(user, ai_system=ai_system)
+
+
+def ai_systems_handled_by(user):
+    """The AI systems whose incidents `user` may raise and move (two queries at most)."""
+    if user is None or not user.is_active:
+        return AISystem.objects.none()
+    if user.is_superuser or (
+        user.has_perm("oversight.change_incident")
+        and user.groups.filter(name=COMPLIANCE_OFFICER).exists()
+    ):
+        return AISystem.objects.all()
+    if not user.has_perm("oversight.change_incident"):
+        return AISystem.objects.none()
+    return ai_systems_managed_by(user)
 
 
 def _check(user, ai_system: AISystem) -> None:

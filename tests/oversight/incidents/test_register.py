@@ -338,3 +338,16 @@ def test_the_deadline_of_a_reported_incident_is_final(w):
         )
 
     assert snapshot(incident) == before
+
+
+def test_who_handles_which_ai_systems(w):
+    from oversight.services.incidents import ai_systems_handled_by
+
+    handled = {
+        who: set(ai_systems_handled_by(getattr(w, who)))
+        for who in ("officer", "manager", "reviewer", "trainer", "admin")
+    }
+
+    assert handled["officer"] == handled["admin"] == {w.system, w.other_system}
+    assert handled["manager"] == {w.system}
+    assert handled["reviewer"] == handled["trainer"] == set()
