@@ -351,3 +351,22 @@ def test_who_handles_which_ai_systems(w):
     assert handled["officer"] == handled["admin"] == {w.system, w.other_system}
     assert handled["manager"] == {w.system}
     assert handled["reviewer"] == handled["trainer"] == set()
+
+
+@pytest.mark.postgres
+def test_moving_through_the_services_passes_the_databases_history_check(postgres_only, w):
+    from django.db import connection
+
+    incident = raise_one(w)
+    incident = advance_incident(incident=incident, by=w.officer, to_state=S.CONFIRMED)
+    move_deadline(
+        incident=incident,
+        by=w.officer,
+        deadline=incident.deadline - datetime.timedelta(days=1),
+        reason="Checked",
+    )
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # raises if a row lacks its history
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    assert Incident.history.filter(id=incident.pk).count() == 3
