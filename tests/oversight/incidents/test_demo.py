@@ -1,5 +1,6 @@
 """The demo's incident register: one incident in each state, dated inside the 90-day story."""
 
+import datetime
 from io import StringIO
 
 import pytest
@@ -25,7 +26,7 @@ def test_the_demo_holds_one_incident_in_each_state():
 def test_the_demo_incidents_are_dated_inside_the_story_and_in_order():
     now = timezone.now()
     for incident in Incident.objects.exclude(state=S.SUGGESTED):
-        assert now - timezone.timedelta(days=90) < incident.became_aware_at < now
+        assert now - datetime.timedelta(days=90) < incident.became_aware_at < now
         assert incident.related_cases.exists()
         dates = list(incident.history.order_by("history_id").values_list("history_date", flat=True))
         assert dates == sorted(dates) and dates[-1] <= now
