@@ -87,3 +87,24 @@ def test_reported_or_closed_incidents_get_no_reminder(w, mailoutbox):
 
     assert run_at(w.incident.deadline + HOUR) == 0
     assert mailoutbox == []
+
+
+def test_the_hourly_schedules_exist_and_the_tasks_call_the_services(w, mailoutbox):
+    from django_q.models import Schedule
+
+    from oversight import tasks
+
+    schedules = dict(
+        Schedule.objects.filter(func__in=[
+            "oversight.tasks.send_incident_reminders", "oversight.tasks.suggest_incidents",
+        ]).values_list("func", "schedule_type")
+    )  # fmt: skip
+    assert schedules == {
+        "oversight.tasks.send_incident_reminders": Schedule.HOURLY,
+        "oversight.tasks.suggest_incidents": Schedule.HOURLY,
+    }
+    with time_machine.travel(w.incident.deadline - 3 * HOUR, tick=False):
+        assert tasks.send_incident_reminders() == "1 reminder(s) sent"
+        assert tasks.send_incident_reminders() == "0 reminder(s) sent"
+        assert tasks.suggest_incidents() == "0 incident(s) suggested"
+    assert len(mailoutbox) == 1
