@@ -167,3 +167,18 @@ def test_the_home_of_a_reviewer_shows_no_incidents(w, client):
     html = client.get(reverse("admin:index")).content.decode()
 
     assert "Hidden one" not in html
+
+
+def test_a_case_page_offers_to_raise_an_incident_from_it(w, client):
+    client.force_login(w.officer)
+
+    page = client.get(reverse("admin:oversight_case_change", args=[w.case.pk])).content.decode()
+    link = (
+        f"{reverse('admin:oversight_incident_raise')}?source=case&amp;source_reference={w.case.pk}"
+    )
+    form = client.get(
+        f"{reverse('admin:oversight_incident_raise')}?source=case&source_reference={w.case.pk}"
+    )
+
+    assert link in page
+    assert form.context["form"].initial == {"source": "case", "source_reference": str(w.case.pk)}
