@@ -51,6 +51,12 @@ ACTION_LABELS: dict[str, str] = {
     "training.reminders_sent": "Training reminders sent",
     "briefing.published": "Briefing published",
     "briefing.acknowledged": "Briefing acknowledged",
+    # Serious incidents (Art. 26(5), Art. 73)
+    "incident.raised": "Serious incident raised",
+    "incident.suggested": "Serious incident suggested",
+    "incident.state_changed": "Serious incident moved forward",
+    "incident.deadline_moved": "Incident deadline moved",
+    "incident.reminder_sent": "Incident deadline reminder sent",
     # Reports and the ledger itself
     "report.requested": "Report ordered",
     "report.generated": "Report issued",

@@ -55,6 +55,7 @@ INSERT_ONLY_MODELS = {
     "oversight.GateEvaluation": True,
     "oversight.GuardrailEvaluation": False,
     "oversight.IssuedReport": False,
+    "oversight.IncidentReminder": False,
     "audit.PurgeRecord": False,
 }
 
@@ -68,6 +69,7 @@ HISTORY_REQUIRED_MODELS = (
     "oversight.AuthorityGrant",
     "literacy.TrainingCompletion",
     "oversight.JudgementPoint",
+    "oversight.Incident",
 )
 
 FUNCTION_SQL = f"""

@@ -300,6 +300,16 @@ TRAINING_REMINDER_DAYS = sorted(
     {int(days) for days in env_list(ENV, "TRAINING_REMINDER_DAYS", ["30", "7"])}, reverse=True
 )
 
+# Serious incidents (issue #19, G7): the organisation's time zone for reporting deadlines (a
+# deadline falls at the local time of day of awareness; empty: TIME_ZONE), and how many hours
+# before a deadline the compliance officers and the AI system's managers are e-mailed, once
+# each (plus once when it passes). The reminder task runs hourly.
+INCIDENT_TIME_ZONE = ENV.get("INCIDENT_TIME_ZONE", "")
+INCIDENT_REMINDER_HOURS = sorted(
+    {int(hours) for hours in env_list(ENV, "INCIDENT_REMINDER_HOURS", ["72", "24", "4"])},
+    reverse=True,
+)
+
 # --- Ledger tamper evidence (issue #14, G2): checkpoint signing and the database roles. ---
 # The Ed25519 key that signs ledger checkpoints, from a file or the environment, never the
 # database (audit/signing.py). With DEBUG on and neither set, one is generated on first use into

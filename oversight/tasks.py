@@ -77,3 +77,17 @@ def sweep_outbox() -> str:
     from oversight.services.outbox import sweep_outbox as sweep
 
     return str(sweep())
+
+
+def suggest_incidents() -> str:
+    """Hourly: suggest serious incidents from patterns (automated, reversed, complained about)."""
+    from oversight.services.incidents.suggestions import suggest_incidents as suggest
+
+    return f"{len(suggest())} incident(s) suggested"
+
+
+def send_incident_reminders() -> str:
+    """Hourly: e-mail reminders before (and at) each open incident's reporting deadline."""
+    from oversight.services.incidents.reminders import send_incident_reminders as send
+
+    return f"{send()} reminder(s) sent"

@@ -327,3 +327,21 @@ class IssuedReportFactory(factory.django.DjangoModelFactory):
     data_sha256 = "d" * 64
     ledger_sequence = 0
     ledger_hash = "0" * 64
+
+
+class IncidentFactory(factory.django.DjangoModelFactory):
+    """A suspected incident as a row (tests of the services raise theirs through them)."""
+
+    class Meta:
+        model = "oversight.Incident"
+
+    title = factory.Sequence(lambda n: f"Incident {n}")
+    what_happened = "Refunds withheld"
+    affected = "Some customers"
+    ai_system = factory.SubFactory(AISystemFactory)
+    source = "case"
+    incident_class = "other"
+    state = "suspected"
+    became_aware_at = factory.LazyFunction(timezone.now)
+    time_zone = "UTC"
+    deadline = factory.LazyAttribute(lambda i: i.became_aware_at + datetime.timedelta(days=15))

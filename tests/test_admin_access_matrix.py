@@ -54,6 +54,9 @@ from oversight.models import (
     GateEvaluation,
     Guardrail,
     GuardrailEvaluation,
+    Incident,
+    IncidentClass,
+    IncidentSource,
     IssuedReport,
     Journey,
     JudgementPoint,
@@ -66,6 +69,7 @@ from oversight.models import (
 from oversight.roles import COMPLIANCE_OFFICER, MANAGER, REVIEWER, TRAINER
 from oversight.services.authority import assign_manager
 from oversight.services.credentials import create_api_key
+from oversight.services.incidents import raise_incident
 from tests import factories
 
 User = get_user_model()
@@ -105,6 +109,7 @@ NO_ADD_PAGE = {
     TriggerCondition,
     BriefingAcknowledgement,
     TrainingReminder,
+    Incident,  # raised and moved through its own forms (the services)
 }
 # Admins whose change page is never editable (the change goes through a dedicated form).
 # Lock-out counters: "change" is the permission to unlock them (an action), never to edit them.
@@ -181,7 +186,7 @@ def _build_world() -> World:
     }
     for model in (Case, Decision, Outcome, GateEvaluation, WebhookDelivery, JudgementPoint):
         objects[model] = {}
-    for model in (TriggerCondition, Guardrail, GuardrailEvaluation, AISystemAPIKey):
+    for model in (TriggerCondition, Guardrail, GuardrailEvaluation, AISystemAPIKey, Incident):
         objects[model] = {}
     for side in ("inside", "outside"):
         journey = journeys[side]
@@ -215,6 +220,16 @@ def _build_world() -> World:
         )
         objects[AISystemAPIKey][side], _ = create_api_key(
             ai_system=systems[side], name=f"{side} key", actor=Actor.system("matrix")
+        )
+        objects[Incident][side] = raise_incident(
+            by=superuser,
+            ai_system=systems[side],
+            title=f"{side} incident",
+            what_happened="Matrix",
+            affected="Nobody",
+            incident_class=IncidentClass.OTHER,
+            source=IncidentSource.CASE,
+            case=case,
         )
 
     module = factories.TrainingModuleFactory()
@@ -342,6 +357,13 @@ def _manages(role, user, model, side) -> bool:
     return side == "inside" and role in MANAGES_INSIDE
 
 
+def _handles_incident(role, user, model, side) -> bool:
+    # Compliance officers on every AI system, managers on those they manage (the service).
+    if not user.has_perm("oversight.change_incident"):
+        return False
+    return role == "compliance" or (side == "inside" and role in MANAGES_INSIDE)
+
+
 def _view_perm(role, user, model, side) -> bool:
     return visible(role, user, model, side)
 
@@ -393,6 +415,14 @@ CUSTOM_VIEWS = {
     "oversight_reportrequest_order_dossier": CustomView(
         "nothing", _needs("oversight.add_reportrequest")
     ),
+    "oversight_reportrequest_order_incident": CustomView(
+        "nothing", _needs("oversight.add_reportrequest")
+    ),
+    # G7 incidents: raising (the service then checks the AI system), moving forward, and
+    # moving the deadline with a reason.
+    "oversight_incident_raise": CustomView("nothing", _needs("oversight.add_incident")),
+    "oversight_incident_advance": CustomView("object", _handles_incident),
+    "oversight_incident_deadline": CustomView("object", _handles_incident),
     "oversight_issuedreport_verify": CustomView("nothing", _needs("oversight.view_issuedreport")),
     "audit_auditevent_verify": CustomView("nothing", _needs("audit.view_auditevent")),
     "literacy_trainingcompletion_register": CustomView(

@@ -28,6 +28,7 @@ from oversight.models import (
     GateEvaluation,
     Guardrail,
     GuardrailEvaluation,
+    Incident,
     IssuedReport,
     Journey,
     JudgementPoint,
@@ -95,6 +96,7 @@ BUILDERS = {
     AISystemAPIKey: _api_key,
     Guardrail: factories.GuardrailFactory,
     GuardrailEvaluation: factories.GuardrailEvaluationFactory,
+    Incident: factories.IncidentFactory,
 }
 
 # Written only by services and the API: the admin shows them and nothing more.
@@ -112,6 +114,7 @@ VIEW_ONLY = {
     TrainingReminder,
     TriggerCondition,  # edited inside its judgement point, which raises the point's version
     WebhookDelivery,
+    Incident,  # raised and moved through its own forms (the incident services)
 }
 
 # View-only records whose add page exists and calls the service (grants: grant_authority).

@@ -9,6 +9,7 @@ from oversight.admin import (  # noqa: F401
     dashboard,
     gate,
     guardrails,
+    incidents,
     judgement,
     navigation,
     reports,

@@ -18,6 +18,7 @@ FILE_KIND = {
     ReportKind.AUTHORITY: "authority-register",
     ReportKind.LITERACY: "ai-literacy-register",
     ReportKind.DOSSIER: "case-dossier",
+    ReportKind.INCIDENT: "serious-incident",
 }
 FILE_PART_MAX = 40
 
@@ -59,6 +60,8 @@ def parameter_items(
         items.append(("Team", params.get("team") or "all"))
     if params.get("case"):
         items.append(("Case", str(params["case"])[:8]))
+    if params.get("incident"):
+        items.append(("Incident", f"No. {params['incident']}, {params.get('stage', 'initial')}"))
     return items
 
 
@@ -93,6 +96,8 @@ def report_filename(report) -> str:
         parts += [params.get("as_of"), _part(params.get("system")), _part(params.get("team"))]
     elif report.kind == ReportKind.DOSSIER:
         parts += ["case-" + _part(str(params.get("case", ""))[:8])]
+    elif report.kind == ReportKind.INCIDENT:
+        parts += [f"no-{_part(params.get('incident'))}", _part(params.get("stage"))]
     parts = [_part(part) for part in parts]
     parts.append(str(report.pk)[:8])
     return "_".join(part for part in parts if part) + ".pdf"

@@ -11,7 +11,8 @@ from django import forms
 from django.contrib.auth.models import Group
 from django.db.models import Q, QuerySet
 
-from oversight.models import AISystem, Case, ReportKind
+from oversight.models import AISystem, Case, Incident, ReportKind
+from oversight.models.incidents import REGISTER_STATES
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 SHORT_ID_LENGTH = 8
@@ -182,7 +183,36 @@ class CaseDossierForm(forms.Form):
         return {"case": str(self.cleaned_data["case"].pk)}
 
 
+class IncidentReportForm(forms.Form):
+    kind = ReportKind.INCIDENT
+    title = "Order a serious incident report"
+    description = (
+        "One serious incident for the provider or the authority (Art. 73): what happened, the "
+        "reporting clock, the timeline, the related cases' evidence and the ledger head. The "
+        "final report once the authority has been told or the incident is closed."
+    )
+
+    incident = forms.ModelChoiceField(
+        queryset=Incident.objects.filter(state__in=REGISTER_STATES)
+        .select_related("ai_system")
+        .order_by("-pk"),
+        label="Incident",
+    )
+    stage = forms.ChoiceField(
+        choices=[("initial", "Initial report"), ("final", "Final report")], initial="initial"
+    )
+
+    def report_params(self) -> dict:
+        return {"incident": self.cleaned_data["incident"].pk, "stage": self.cleaned_data["stage"]}
+
+
 ORDER_FORMS: dict[str, type[forms.Form]] = {
     form.kind.value: form
-    for form in [OversightReportForm, AuthorityRegisterForm, LiteracyRegisterForm, CaseDossierForm]
+    for form in [
+        OversightReportForm,
+        AuthorityRegisterForm,
+        LiteracyRegisterForm,
+        CaseDossierForm,
+        IncidentReportForm,
+    ]
 }

@@ -35,6 +35,7 @@ from oversight.demo.configuration import (
     _override_reasons,
 )
 from oversight.demo.featured import _automated_evaluations, _cases
+from oversight.demo.incidents import _incidents
 from oversight.demo.people import DEMO_USERNAMES, _grants, _managers, _users
 from oversight.demo.records import (
     SET_UP_DAYS_AGO,
@@ -112,6 +113,7 @@ def seed_demo(*, force: bool = False) -> SeedResult:
         tell_the_story(run)
         _cases(run)
         _automated_evaluations(run)
+        _incidents(run)
         if run.result.created_anything:
             summarise_gate_days(run)
             append_event(

@@ -13,6 +13,13 @@ from oversight.models.cases import (
 )
 from oversight.models.gate import GateEvaluation, ImmutableRecordError, Route
 from oversight.models.guardrails import Guardrail, GuardrailEvaluation, GuardrailKind
+from oversight.models.incidents import (
+    Incident,
+    IncidentClass,
+    IncidentReminder,
+    IncidentSource,
+    IncidentState,
+)
 from oversight.models.integration import (
     AISystemAPIKey,
     DeliveryStatus,
@@ -64,6 +71,11 @@ __all__ = [
     "GuardrailEvaluation",
     "GuardrailKind",
     "ImmutableRecordError",
+    "Incident",
+    "IncidentClass",
+    "IncidentReminder",
+    "IncidentSource",
+    "IncidentState",
     "IssuedReport",
     "Journey",
     "JourneyUserObjectPermission",

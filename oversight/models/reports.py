@@ -22,6 +22,7 @@ class ReportKind(models.TextChoices):
     AUTHORITY = "authority", "Authority register"
     LITERACY = "literacy", "AI-literacy register"
     DOSSIER = "dossier", "Case dossier"
+    INCIDENT = "incident", "Serious incident report"
 
 
 class RequestedVia(models.TextChoices):

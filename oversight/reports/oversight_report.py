@@ -43,6 +43,7 @@ from oversight.models import (
 from oversight.reports import oversight_queries as queries
 from oversight.reports.oversight_bias import bias_display, bias_section
 from oversight.reports.oversight_charts import rate_trend_svg
+from oversight.reports.oversight_incidents import incidents_section
 from oversight.reports.oversight_stops import stops_section
 from oversight.reports.rendering import ReportDocument, ReportParameterError, parse_day
 
@@ -64,7 +65,8 @@ TOC = [
     ("trends", "8. Trends"),
     ("integrity", "9. Log integrity"),
     ("bias", "10. Automation bias watch"),
-    ("sign-off", "11. Sign-off"),
+    ("incidents", "11. Serious incidents"),
+    ("sign-off", "12. Sign-off"),
 ]
 
 FIELD_LABELS = {
@@ -703,6 +705,7 @@ def build(params: dict, *, progress: Callable[[int, str], None] | None = None) -
     data["trends"] = _trend_section(system, period)
     data["integrity"] = _integrity_section()
     data["bias"] = bias_section(ai_system=system, period=period)  # Art. 14(4)(b)
+    data["incidents"] = incidents_section(ai_system=system, period=period)  # Art. 26(5), 73
     activity = data["activity"]
     data["has_activity"] = bool(
         activity["totals"]["gate_calls"]

@@ -135,6 +135,9 @@ def validate_params(kind: str, params: dict | None) -> dict:
         if team is not None and not Group.objects.filter(name=team).exists():
             raise InvalidInput(f"There is no team “{team}”.")
         return {"as_of": as_of.isoformat(), "system": system, "team": team}
+    if kind == ReportKind.INCIDENT:
+        _check_keys(kind, params, {"incident", "stage"})
+        return _incident_params(params)
     # ReportKind.DOSSIER
     _check_keys(kind, params, {"case"})
     value = params.get("case")
@@ -147,6 +150,17 @@ def validate_params(kind: str, params: dict | None) -> dict:
     if not Case.objects.filter(pk=case_id).exists():
         raise InvalidInput(f"There is no case {case_id}.")
     return {"case": str(case_id)}
+
+
+def _incident_params(params: dict) -> dict:
+    from oversight.reports.incident_report import load_incident
+    from oversight.reports.rendering import ReportParameterError
+
+    try:
+        incident, stage = load_incident(params)
+    except ReportParameterError as error:
+        raise InvalidInput(str(error)) from None
+    return {"incident": incident.pk, "stage": stage}
 
 
 # Requesting ---------------------------------------------------------------------------------

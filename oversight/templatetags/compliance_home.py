@@ -19,6 +19,7 @@ SHORT_KIND = {
     "authority": "Authority register",
     "literacy": "AI-literacy register",
     "dossier": "Case dossier",
+    "incident": "Serious incident report",
 }
 
 
@@ -70,8 +71,14 @@ def compliance_home(context):
         if may_check_ledger
         else None
     )
+    incidents = None
+    if user.has_perm("oversight.view_incident"):
+        from oversight.incident_selectors import open_incidents_by_deadline
+
+        incidents = open_incidents_by_deadline()
     return {
         "show": True,
+        "incidents": incidents,
         "may_order": may_order,
         "may_see_requests": may_see_requests,
         "may_verify": may_verify,

@@ -31,6 +31,7 @@ from tests.factories import (
     AuthorityGrantFactory,
     DecisionFactory,
     GateEvaluationFactory,
+    IncidentFactory,
     JourneyFactory,
     JudgementPointFactory,
     TrainingCompletionFactory,
@@ -296,6 +297,7 @@ HISTORY_REQUIRED = {
     ),
     "literacy_trainingcompletion": (TrainingCompletionFactory, "score", "100"),
     "oversight_judgementpoint": (JudgementPointFactory, "is_active", "NOT is_active"),
+    "oversight_incident": (IncidentFactory, "deadline", "deadline + interval '1 day'"),
 }
 
 
