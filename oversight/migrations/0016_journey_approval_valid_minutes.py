@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("oversight", "0014_case_callback_url_policy"),
+        ("oversight", "0015_serious_incident_register"),
     ]
 
     operations = [
