@@ -36,7 +36,10 @@ def wilson_interval(agreed: int, total: int, z: float = Z_95) -> tuple[float, fl
     denominator = 1 + z * z / total
     centre = (p + z * z / (2 * total)) / denominator
     half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # At 0 or total agreements the bound is exactly 0 or 1; rounding must not move it.
+    low = 0.0 if agreed == 0 else max(0.0, centre - half)
+    high = 1.0 if agreed == total else min(1.0, centre + half)
+    return low, high
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,7 @@ BUILDERS: dict[str, Callable[..., ReportDocument]] = {
     "authority": _LazyBuilder("oversight.reports.registers.build_authority"),
     "literacy": _LazyBuilder("oversight.reports.registers.build_literacy"),
     "dossier": _LazyBuilder("oversight.reports.dossier.build_dossier"),
+    "go_live": _LazyBuilder("oversight.reports.golive.build_go_live"),
 }
 
 
