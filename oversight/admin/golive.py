@@ -117,8 +117,7 @@ def shadow_panel(request, journey) -> dict:
             {
                 "record": sign_off,
                 "agreement": percent(sign_off.agreement),
-                "interval": f"{percent(sign_off.interval_low)} – "
-                f"{percent(sign_off.interval_high)}",
+                "interval": f"{percent(sign_off.interval_low)} – {percent(sign_off.interval_high)}",
                 "target": percent(sign_off.target_agreement),
                 "report_url": reports.get(str(sign_off.pk)),
             }
