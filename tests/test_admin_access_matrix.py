@@ -394,6 +394,9 @@ CUSTOM_VIEWS = {
     "oversight_reportrequest_order_dossier": CustomView(
         "nothing", _needs("oversight.add_reportrequest")
     ),
+    "oversight_reportrequest_order_go_live": CustomView(
+        "nothing", _needs("oversight.add_reportrequest")
+    ),
     "oversight_issuedreport_verify": CustomView("nothing", _needs("oversight.view_issuedreport")),
     "audit_auditevent_verify": CustomView("nothing", _needs("audit.view_auditevent")),
     "literacy_trainingcompletion_register": CustomView(

@@ -11,7 +11,7 @@ from django import forms
 from django.contrib.auth.models import Group
 from django.db.models import Q, QuerySet
 
-from oversight.models import AISystem, Case, ReportKind
+from oversight.models import AISystem, Case, GoLiveSignOff, ReportKind
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 SHORT_ID_LENGTH = 8
@@ -182,7 +182,34 @@ class CaseDossierForm(forms.Form):
         return {"case": str(self.cleaned_data["case"].pk)}
 
 
+class GoLiveEvaluationForm(forms.Form):
+    kind = ReportKind.GO_LIVE
+    title = "Order a go-live evaluation"
+    description = (
+        "One go-live sign-off of a journey: the shadow-mode agreement it rested on, by confidence "
+        "band and judgement point, the rule versions in force and who signed. Each sign-off "
+        "orders its own; order another copy here."
+    )
+
+    sign_off = forms.ModelChoiceField(
+        queryset=GoLiveSignOff.objects.select_related("journey__ai_system").order_by(
+            "-signed_off_at"
+        ),
+        label="Go-live sign-off",
+        empty_label="Choose a sign-off",
+    )
+
+    def report_params(self) -> dict:
+        return {"sign_off": str(self.cleaned_data["sign_off"].pk)}
+
+
 ORDER_FORMS: dict[str, type[forms.Form]] = {
     form.kind.value: form
-    for form in [OversightReportForm, AuthorityRegisterForm, LiteracyRegisterForm, CaseDossierForm]
+    for form in [
+        OversightReportForm,
+        AuthorityRegisterForm,
+        LiteracyRegisterForm,
+        CaseDossierForm,
+        GoLiveEvaluationForm,
+    ]
 }

@@ -146,3 +146,28 @@ def agreement_for(journey: Journey, *, since=None) -> AgreementReport:
     return AgreementReport(
         journey=journey, since=since, overall=overall, by_band=by_band, by_point=by_point
     )
+
+
+def agreement_by_journey(*, ai_system, start, end) -> list[Agreement]:
+    """Agreement of the shadow cases of `ai_system` decided in [start, end), per journey (one
+    grouped query; journeys without a decided shadow case are left out)."""
+    latest = Decision.objects.filter(case=OuterRef("pk")).order_by(
+        "-review_round", "-decided_at", "-pk"
+    )
+    rows = (
+        Case.objects.filter(
+            journey__ai_system=ai_system,
+            route_reason=RouteReason.SHADOW,
+            status=CaseStatus.DECIDED,
+            decided_at__gte=start,
+            decided_at__lt=end,
+        )
+        .annotate(final_outcome=Subquery(latest.values("outcome")[:1]))
+        .order_by()
+        .values("journey__name")
+        .annotate(decided=Count("pk"), agreed=Count("pk", filter=_AGREED))
+    )
+    return sorted(
+        (Agreement(row["journey__name"], row["decided"], row["agreed"]) for row in rows),
+        key=lambda item: item.label,
+    )

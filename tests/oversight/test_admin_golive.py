@@ -221,3 +221,24 @@ def test_a_disagreeing_history_shows_its_rate(w, client):
     page = client.get(change_url(w.refunds)).content.decode()
 
     assert "<td>2</td><td>0</td><td>0.0 %</td><td>0.0 % – 65.8 %</td>" in page
+
+
+def test_a_compliance_officer_orders_a_go_live_evaluation_again(w, client):
+    shadow_history(w.refunds, agreed=30, disagreed=0)
+    with time_machine.travel(NOW, tick=False):
+        client.force_login(w.manager)
+        client.post(go_live_url(w.refunds), {"target_agreement": "0.9", "min_decisions": "30"})
+    sign_off = GoLiveSignOff.objects.get()
+    officer = StaffUserFactory(username="cora")
+    officer.groups.add(Group.objects.get(name=COMPLIANCE_OFFICER))
+    client.force_login(officer)
+    url = reverse("admin:oversight_reportrequest_order_go_live")
+
+    refused = client.post(url, {"sign_off": "not-an-id"})
+    assert refused.status_code == 200
+    assert ReportRequest.objects.count() == 1  # the sign-off's own only
+    response = client.post(url, {"sign_off": str(sign_off.pk)})
+
+    assert response.status_code == 302
+    ordered = ReportRequest.objects.get(requested_by=officer)
+    assert (ordered.kind, ordered.params) == ("go_live", {"sign_off": str(sign_off.pk)})
