@@ -108,7 +108,7 @@ class Migration(migrations.Migration):
                 choices=[
                     (
                         "shadow",
-                        "Shadow (people decide every call; the AI's proposals are measured)",
+                        "Shadow (every call to a person, the AI measured)",
                     ),
                     ("running", "Running"),
                     ("paused_by_person", "Paused by a person"),
@@ -140,7 +140,7 @@ class Migration(migrations.Migration):
                 choices=[
                     (
                         "shadow",
-                        "Shadow (people decide every call; the AI's proposals are measured)",
+                        "Shadow (every call to a person, the AI measured)",
                     ),
                     ("running", "Running"),
                     ("paused_by_person", "Paused by a person"),

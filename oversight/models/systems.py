@@ -65,7 +65,7 @@ class AISystem(models.Model):
 class AutomationState(models.TextChoices):
     """Where a journey's gate calls go. The one stored source of its mode (`Journey.mode`)."""
 
-    SHADOW = "shadow", "Shadow (people decide every call; the AI's proposals are measured)"
+    SHADOW = "shadow", "Shadow (every call to a person, the AI measured)"
     RUNNING = "running", "Running"
     PAUSED_BY_PERSON = "paused_by_person", "Paused by a person"
     PAUSED_BY_GUARDRAIL = "paused_by_guardrail", "Paused by a guardrail"
