@@ -386,3 +386,19 @@ def test_the_four_eyes_second_review_decides_agreement(shadow):
     shadow_history(shadow.refunds, agreed=29, disagreed=0)
 
     assert sign(shadow).agreed == 30
+
+
+def test_a_guardrail_returning_a_journey_to_shadow_tells_its_managers(
+    w, mailoutbox, django_capture_on_commit_callbacks
+):
+    rail = GuardrailFactory(journey=w.refunds, on_breach=GuardrailBreachAction.SHADOW, min_sample=5)
+    overriding_history(w.refunds)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        evaluate_guardrail(rail, now=NOW)
+
+    (mail,) = mailoutbox
+    assert mail.subject == "Journey returned to shadow by a guardrail: Support assistant / Refunds"
+    assert w.manager.email in mail.to
+    assert "returned to shadow mode at 2026-06-01 09:00 UTC" in mail.body
+    assert "only with a new go-live sign-off" in mail.body
