@@ -131,7 +131,9 @@ def sign_off_go_live(
                 f"Go-live refused: {overall.decided} shadow decisions so far, fewer than the "
                 f"{minimum} you require."
             )
-        if overall.rate < target:
+        # Compared exactly (agreed against target × decided): 21 of 30 meets a 0.7 target,
+        # which the float 21/30 = 0.6999… would not.
+        if Decimal(overall.agreed) < target * overall.decided:
             raise NotAllowed(
                 f"Go-live refused: agreement {_percent(overall.rate)} over {overall.decided} "
                 f"shadow decisions is below the target {_percent(target)}."

@@ -402,3 +402,9 @@ def test_a_guardrail_returning_a_journey_to_shadow_tells_its_managers(
     assert w.manager.email in mail.to
     assert "returned to shadow mode at 2026-06-01 09:00 UTC" in mail.body
     assert "only with a new go-live sign-off" in mail.body
+
+
+def test_agreement_exactly_at_the_target_is_enough(shadow):
+    shadow_history(shadow.refunds, agreed=21, disagreed=9)  # 21/30 is 0.6999… as a float
+
+    assert sign(shadow, target="0.7").agreed == 21
