@@ -67,7 +67,7 @@ def test_a_shadow_journey_shows_its_mode_figures_and_the_sign_off_button(w, clie
 
     assert "Mode: Shadow" in page
     assert "<td>10</td><td>9</td><td>90.0 %</td><td>59.6 % – 98.2 %</td>" in page
-    assert "Confidence 0.8–0.9" in page
+    assert "By the AI's confidence" in page and '<th scope="row">0.8–0.9</th>' in page
     assert "No judgement point fired" in page
     assert button(go_live_url(w.refunds), "Sign off go-live") in page
     assert "Back to shadow" not in page
