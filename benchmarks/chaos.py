@@ -248,7 +248,11 @@ def seed() -> None:
         name="Team lead", rank=1, may_override=True, may_approve_irreversible=True
     )
     journey = Journey.objects.create(
-        ai_system=system, slug="refunds", name="Refunds", required_context_keys=["order_id"]
+        ai_system=system,
+        slug="refunds",
+        name="Refunds",
+        required_context_keys=["order_id"],
+        automation_state="running",  # live: new journeys start in shadow
     )
     point = JudgementPoint.objects.create(
         journey=journey,

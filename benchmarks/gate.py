@@ -223,6 +223,7 @@ def seed() -> str:
         slug="refunds",
         name="Refunds",
         required_context_keys=["order_id", "customer_tier"],
+        automation_state="running",  # live: new journeys start in shadow
     )
     points = [
         # slug, name, level, combinator, conditions (signal, operator, value)

@@ -167,7 +167,10 @@ def seed(evaluations: int, cases: int) -> None:
         )
         for j in range(3):
             journey = Journey.objects.create(
-                ai_system=system, slug=f"journey-{s}-{j}", name=f"Journey {s}-{j}"
+                ai_system=system,
+                slug=f"journey-{s}-{j}",
+                name=f"Journey {s}-{j}",
+                automation_state="running",  # live: new journeys start in shadow
             )
             for p in range(2):
                 JudgementPoint.objects.create(

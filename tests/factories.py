@@ -23,6 +23,7 @@ from oversight.models import (
     AISystem,
     AuthorityGrant,
     AuthorityLevel,
+    AutomationState,
     Case,
     Decision,
     GateEvaluation,
@@ -82,6 +83,9 @@ class JourneyFactory(factory.django.DjangoModelFactory):
     ai_system = factory.SubFactory(AISystemFactory)
     slug = factory.Sequence(lambda n: f"journey-{n}")
     name = factory.Sequence(lambda n: f"Journey {n}")
+    # Live, so tests of the gate, cases and guardrails exercise automation; the model's own
+    # default (a new journey starts in shadow) is tested in tests/oversight/test_golive.py.
+    automation_state = AutomationState.RUNNING
 
 
 class AuthorityLevelFactory(factory.django.DjangoModelFactory):

@@ -402,6 +402,9 @@ CUSTOM_VIEWS = {
     # (the service checks again when it is pressed).
     "oversight_journey_pause": CustomView("object", _manages),
     "oversight_journey_resume": CustomView("object", _manages),
+    # G7 shadow mode: the go-live sign-off and "Back to shadow" forms, for managers only.
+    "oversight_journey_go_live": CustomView("object", _manages),
+    "oversight_journey_back_to_shadow": CustomView("object", _manages),
     # G4 compliance: one order form per report type, and "Verify a PDF".
     "oversight_reportrequest_order_oversight": CustomView(
         "nothing", _needs("oversight.add_reportrequest")
@@ -423,6 +426,9 @@ CUSTOM_VIEWS = {
     "oversight_incident_raise": CustomView("nothing", _needs("oversight.add_incident")),
     "oversight_incident_advance": CustomView("object", _handles_incident),
     "oversight_incident_deadline": CustomView("object", _handles_incident),
+    "oversight_reportrequest_order_go_live": CustomView(
+        "nothing", _needs("oversight.add_reportrequest")
+    ),
     "oversight_issuedreport_verify": CustomView("nothing", _needs("oversight.view_issuedreport")),
     "audit_auditevent_verify": CustomView("nothing", _needs("audit.view_auditevent")),
     "literacy_trainingcompletion_register": CustomView(

@@ -14,7 +14,15 @@ from oversight.services.guardrails import save_guardrail
 
 @admin.register(Guardrail)
 class GuardrailAdmin(HistoryAdmin):
-    list_display = ["journey", "kind", "threshold", "window", "min_sample", "is_active"]
+    list_display = [
+        "journey",
+        "kind",
+        "threshold",
+        "window",
+        "min_sample",
+        "on_breach",
+        "is_active",
+    ]
     list_filter = ["kind", "is_active"]
     list_select_related = ["journey__ai_system"]
     readonly_fields = ["created_at"]
@@ -45,7 +53,8 @@ class GuardrailEvaluationAdmin(ViewOnlyAdmin):
         "threshold",
         "breached",
         "paused_automation",
+        "returned_to_shadow",
     ]
-    list_filter = ["breached", "paused_automation"]
+    list_filter = ["breached", "paused_automation", "returned_to_shadow"]
     list_select_related = ["guardrail__journey__ai_system"]
     date_hierarchy = "evaluated_at"

@@ -11,7 +11,7 @@ from django import forms
 from django.contrib.auth.models import Group
 from django.db.models import Q, QuerySet
 
-from oversight.models import AISystem, Case, Incident, ReportKind
+from oversight.models import AISystem, Case, GoLiveSignOff, Incident, ReportKind
 from oversight.models.incidents import REGISTER_STATES
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -206,6 +206,27 @@ class IncidentReportForm(forms.Form):
         return {"incident": self.cleaned_data["incident"].pk, "stage": self.cleaned_data["stage"]}
 
 
+class GoLiveEvaluationForm(forms.Form):
+    kind = ReportKind.GO_LIVE
+    title = "Order a go-live evaluation"
+    description = (
+        "One go-live sign-off of a journey: the shadow-mode agreement it rested on, by confidence "
+        "band and judgement point, the rule versions in force and who signed. Each sign-off "
+        "orders its own; order another copy here."
+    )
+
+    sign_off = forms.ModelChoiceField(
+        queryset=GoLiveSignOff.objects.select_related("journey__ai_system").order_by(
+            "-signed_off_at"
+        ),
+        label="Go-live sign-off",
+        empty_label="Choose a sign-off",
+    )
+
+    def report_params(self) -> dict:
+        return {"sign_off": str(self.cleaned_data["sign_off"].pk)}
+
+
 ORDER_FORMS: dict[str, type[forms.Form]] = {
     form.kind.value: form
     for form in [
@@ -214,5 +235,6 @@ ORDER_FORMS: dict[str, type[forms.Form]] = {
         LiteracyRegisterForm,
         CaseDossierForm,
         IncidentReportForm,
+        GoLiveEvaluationForm,
     ]
 }

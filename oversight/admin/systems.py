@@ -15,6 +15,7 @@ from django.urls import path, reverse
 
 from audit.services.ledger import Actor
 from oversight.admin.common import HistoryAdmin, StableSlugMixin
+from oversight.admin.golive import GoLiveAdminMixin, shadow_panel
 from oversight.exceptions import DomainError
 from oversight.models import AISystem, Journey
 from oversight.services.authority import ai_systems_managed_by, manages_scope
@@ -66,7 +67,7 @@ class AutomationForm(forms.Form):
 
 
 @admin.register(Journey)
-class JourneyAdmin(StableSlugMixin, HistoryAdmin):
+class JourneyAdmin(GoLiveAdminMixin, StableSlugMixin, HistoryAdmin):
     list_display = [
         "name",
         "ai_system",
@@ -146,18 +147,23 @@ class JourneyAdmin(StableSlugMixin, HistoryAdmin):
                 view(self.resume_view),
                 name="oversight_journey_resume",
             ),
+            *self.go_live_urls(),
             *super().get_urls(),
         ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         journey = self.scoped_object(request, object_id)
         extra = {"automation_button": self._automation_button(request, journey)}
+        if journey is not None:
+            extra["shadow_panel"] = shadow_panel(request, journey)
         return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
     @staticmethod
     def _automation_button(request, journey) -> dict | None:
         """The one button that applies now, only for a person the service would let press it."""
-        if not manages_scope(request.user, journey=journey):
+        if journey is None or not manages_scope(request.user, journey=journey):
+            return None
+        if journey.is_shadow:  # nothing to pause: the go-live sign-off is its button
             return None
         if journey.is_paused:
             view, label = "resume", "Resume automation"

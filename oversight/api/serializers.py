@@ -12,7 +12,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_sc
 from rest_framework import serializers
 
 from oversight.json_guard import field_path
-from oversight.models import CaseStatus, Journey, RouteReason
+from oversight.models import CaseStatus, Journey, JourneyMode, RouteReason
 from oversight.services.callback_policy import CallbackRefused, check_callback_url
 from oversight.services.gate import DIRECT_REASONS, GateRequest, ProposedAction
 
@@ -237,6 +237,10 @@ class CaseLinkSerializer(serializers.Serializer):
     id = serializers.UUIDField(help_text="Case id.")
     status = serializers.ChoiceField(choices=CaseStatus.choices, help_text="Always open at first.")
     url = serializers.URLField(help_text="Poll this URL for the decision.")
+    route_reason = serializers.ChoiceField(
+        choices=RouteReason.choices,
+        help_text='Why a person was asked; "shadow" while the journey is in shadow mode.',
+    )
 
 
 class GateAnswerSerializer(serializers.Serializer):
@@ -381,6 +385,11 @@ class JourneySerializer(serializers.ModelSerializer):
     judgement_points = serializers.SerializerMethodField(
         help_text="Active judgement points and the signals each reads."
     )
+    mode = serializers.ChoiceField(
+        choices=JourneyMode.choices,
+        read_only=True,
+        help_text="shadow (every call goes to a person), live, or paused.",
+    )
 
     class Meta:
         model = Journey
@@ -388,6 +397,7 @@ class JourneySerializer(serializers.ModelSerializer):
             "slug",
             "name",
             "automation_state",
+            "mode",
             "required_context_keys",
             "allow_pii_in_proposal",
             "judgement_points",

@@ -215,6 +215,7 @@ class GateView(AISystemAPIView):
             "id": str(result.case.id),
             "status": result.case.status,
             "url": self.case_url(result.case),
+            "route_reason": result.case.route_reason,
         }
         body["matched"] = [m["slug"] for m in result.evaluation.matched]
         body["reasons"] = result.evaluation.reasons

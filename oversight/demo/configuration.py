@@ -15,6 +15,7 @@ from oversight.demo.records import (
 from oversight.models import (
     AISystem,
     AuthorityLevel,
+    AutomationState,
     Combinator,
     Journey,
     JudgementPoint,
@@ -101,6 +102,9 @@ def _journeys(run: _Run) -> None:
                 "required_context_keys": list(spec.required_context_keys),
                 "sampling_rate": Decimal(spec.sampling_rate),
                 "default_sla_minutes": spec.default_sla_minutes,
+                # Live since before shadow mode existed; the shadow-mode story is
+                # oversight.demo.shadow's own journey.
+                "automation_state": AutomationState.RUNNING,
             },
             by=run.users["admin"],
             history_date=run.set_up_at,

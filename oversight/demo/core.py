@@ -43,6 +43,7 @@ from oversight.demo.records import (
     SeedResult,
     _Run,
 )
+from oversight.demo.shadow import tell_shadow_story
 from oversight.demo.story import summarise_gate_days, tell_the_story
 from oversight.demo.training import _training
 from oversight.models import AISystem
@@ -114,6 +115,7 @@ def seed_demo(*, force: bool = False) -> SeedResult:
         _cases(run)
         _automated_evaluations(run)
         _incidents(run)
+        tell_shadow_story(run)
         if run.result.created_anything:
             summarise_gate_days(run)
             append_event(

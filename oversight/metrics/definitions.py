@@ -38,7 +38,7 @@ DEFINITIONS: tuple[FigureDefinition, ...] = (
         "cases_opened",
         "Cases opened",
         "Cases opened in the period, whatever their route (trigger, sample audit, customer "
-        "request, automation paused).",
+        "request, automation paused, shadow mode).",
     ),
     FigureDefinition(
         "cases_decided",

@@ -12,7 +12,13 @@ from oversight.models.cases import (
     RouteReason,
 )
 from oversight.models.gate import GateEvaluation, ImmutableRecordError, Route
-from oversight.models.guardrails import Guardrail, GuardrailEvaluation, GuardrailKind
+from oversight.models.golive import GoLiveSignOff
+from oversight.models.guardrails import (
+    Guardrail,
+    GuardrailBreachAction,
+    GuardrailEvaluation,
+    GuardrailKind,
+)
 from oversight.models.incidents import (
     Incident,
     IncidentClass,
@@ -44,7 +50,13 @@ from oversight.models.reports import (
     RequestedVia,
 )
 from oversight.models.rollups import GateDay, GateRollup
-from oversight.models.systems import AISystem, AutomationState, Journey, RiskCategory
+from oversight.models.systems import (
+    AISystem,
+    AutomationState,
+    Journey,
+    JourneyMode,
+    RiskCategory,
+)
 
 __all__ = [
     "AISystem",
@@ -67,7 +79,9 @@ __all__ = [
     "GateDay",
     "GateEvaluation",
     "GateRollup",
+    "GoLiveSignOff",
     "Guardrail",
+    "GuardrailBreachAction",
     "GuardrailEvaluation",
     "GuardrailKind",
     "ImmutableRecordError",
@@ -78,6 +92,7 @@ __all__ = [
     "IncidentState",
     "IssuedReport",
     "Journey",
+    "JourneyMode",
     "JourneyUserObjectPermission",
     "JudgementPoint",
     "Operator",

@@ -22,6 +22,7 @@ class RouteReason(models.TextChoices):
     CUSTOMER_REQUESTED_HUMAN = "customer_requested_human", "Customer asked for a human"
     SYSTEM_UNSURE = "system_unsure", "The system asked for help"
     AUTOMATION_PAUSED = "automation_paused", "Automation is paused"
+    SHADOW = "shadow", "Shadow mode (the AI's proposal is measured, a person decides)"
 
 
 class CaseStatus(models.TextChoices):

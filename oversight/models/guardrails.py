@@ -24,6 +24,11 @@ class GuardrailKind(models.TextChoices):
     )
 
 
+class GuardrailBreachAction(models.TextChoices):
+    PAUSE = "pause", "Pause the journey (every call to a person)"
+    SHADOW = "shadow", "Return the journey to shadow (a new go-live sign-off is needed)"
+
+
 class Guardrail(models.Model):
     """A limit on one figure of a journey over its last N outcomes or decisions.
 
@@ -48,6 +53,12 @@ class Guardrail(models.Model):
         default=10,
         validators=[MinValueValidator(1)],
         help_text="With fewer values than this in the window, the guardrail does not judge.",
+    )
+    on_breach = models.CharField(
+        max_length=16,
+        choices=GuardrailBreachAction.choices,
+        default=GuardrailBreachAction.PAUSE,
+        help_text="What a breach does to a live journey.",
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -79,6 +90,9 @@ class GuardrailEvaluation(models.Model):
     breached = models.BooleanField(default=False)
     paused_automation = models.BooleanField(
         default=False, help_text="This breach paused the journey (it was running)."
+    )
+    returned_to_shadow = models.BooleanField(
+        default=False, help_text="This breach returned the journey to shadow (it was running)."
     )
 
     class Meta:

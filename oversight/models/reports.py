@@ -23,12 +23,14 @@ class ReportKind(models.TextChoices):
     LITERACY = "literacy", "AI-literacy register"
     DOSSIER = "dossier", "Case dossier"
     INCIDENT = "incident", "Serious incident report"
+    GO_LIVE = "go_live", "Go-live evaluation"
 
 
 class RequestedVia(models.TextChoices):
     ADMIN = "admin", "Admin"
     COMMAND = "command", "Command line"
     SCHEDULE = "schedule", "Schedule"
+    SIGN_OFF = "sign_off", "Go-live sign-off"
 
 
 class ReportStatus(models.TextChoices):

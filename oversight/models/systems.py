@@ -63,9 +63,23 @@ class AISystem(models.Model):
 
 
 class AutomationState(models.TextChoices):
+    """Where a journey's gate calls go. The one stored source of its mode (`Journey.mode`)."""
+
+    SHADOW = "shadow", "Shadow (every call to a person, the AI measured)"
     RUNNING = "running", "Running"
     PAUSED_BY_PERSON = "paused_by_person", "Paused by a person"
     PAUSED_BY_GUARDRAIL = "paused_by_guardrail", "Paused by a guardrail"
+
+
+class JourneyMode(models.TextChoices):
+    """The three modes a person sees, derived from the automation state."""
+
+    SHADOW = "shadow", "Shadow"
+    LIVE = "live", "Live"
+    PAUSED = "paused", "Paused"
+
+
+PAUSED_STATES = (AutomationState.PAUSED_BY_PERSON, AutomationState.PAUSED_BY_GUARDRAIL)
 
 
 class Journey(models.Model):
@@ -79,8 +93,15 @@ class Journey(models.Model):
     automation_state = models.CharField(
         max_length=24,
         choices=AutomationState.choices,
-        default=AutomationState.RUNNING,
-        help_text="While paused, every gate call is routed to a human.",
+        # A new journey starts in shadow: it goes live only by a manager's go-live sign-off.
+        default=AutomationState.SHADOW,
+        help_text="In shadow or paused, every gate call is routed to a human.",
+    )
+    shadow_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the journey last went back to shadow; its agreement is measured from "
+        "then (empty: since the journey was created).",
     )
     paused_reason = models.TextField(blank=True)
     paused_at = models.DateTimeField(null=True, blank=True)
@@ -151,4 +172,18 @@ class Journey(models.Model):
 
     @property
     def is_paused(self) -> bool:
-        return self.automation_state != AutomationState.RUNNING
+        return self.automation_state in PAUSED_STATES
+
+    @property
+    def is_shadow(self) -> bool:
+        return self.automation_state == AutomationState.SHADOW
+
+    @property
+    def mode(self) -> str:
+        """shadow, live or paused (JourneyMode), read from the automation state."""
+        if self.is_shadow:
+            return JourneyMode.SHADOW
+        return JourneyMode.PAUSED if self.is_paused else JourneyMode.LIVE
+
+    def get_mode_display(self) -> str:
+        return JourneyMode(self.mode).label

@@ -44,6 +44,7 @@ from oversight.reports import oversight_queries as queries
 from oversight.reports.oversight_bias import bias_display, bias_section
 from oversight.reports.oversight_charts import rate_trend_svg
 from oversight.reports.oversight_incidents import incidents_section
+from oversight.reports.oversight_shadow import shadow_section
 from oversight.reports.oversight_stops import stops_section
 from oversight.reports.rendering import ReportDocument, ReportParameterError, parse_day
 
@@ -698,6 +699,7 @@ def build(params: dict, *, progress: Callable[[int, str], None] | None = None) -
     data["activity"] = _activity_section(system, period)
     step(40, "Stop button and guardrails")
     data["stops"] = _stops_section(system, period)
+    data["shadow"] = shadow_section(ai_system=system, period=period)  # Art. 9(7)-(8), 26
     step(45, "Outcomes")
     data["outcomes"] = _outcomes_section(system, period, data["activity"]["totals"])
     data["overrides"] = _overrides_section(system, period, data["activity"]["totals"]["overrides"])

@@ -77,6 +77,7 @@ BUILDERS: dict[str, Callable[..., ReportDocument]] = {
     "literacy": _LazyBuilder("oversight.reports.registers.build_literacy"),
     "dossier": _LazyBuilder("oversight.reports.dossier.build_dossier"),
     "incident": _LazyBuilder("oversight.reports.incident_report.build_incident_report"),
+    "go_live": _LazyBuilder("oversight.reports.golive.build_go_live"),
 }
 
 

@@ -4,6 +4,10 @@ While a journey is paused the gate routes every call to a person (invariant 9), 
 the one lever a manager always has. A person pauses with a reason; a guardrail pauses on its own
 (state "paused by a guardrail", actor the guardrails system). Resuming is always a person's act:
 a manager of the journey (or a superuser) with a note, never automatic.
+
+A journey in shadow mode has no automation to pause (every call already goes to a person), so
+pausing it is refused; going from shadow to live is a go-live sign-off (`services.golive`), and a
+resumed journey is live again, as it was before its pause.
 """
 
 from django.db import transaction
@@ -52,6 +56,11 @@ def pause_journey(
     now = at or timezone.now()
     with transaction.atomic():
         journey = _lock(journey)
+        if journey.is_shadow:
+            raise StaleState(
+                f"{journey} is in shadow mode: every gate call already goes to a person. "
+                "There is no automation to pause."
+            )
         if journey.is_paused:
             raise StaleState(
                 f"Automation of {journey} is already paused "

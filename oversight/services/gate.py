@@ -2,7 +2,8 @@
 
 One call is one GateEvaluation, whatever the answer. The judgement points of the journey are
 evaluated against the AI system's signals plus the server's own (missing context, personal data
-in the proposal, irreversibility, amount). A paused journey routes every call to a person.
+in the proposal, irreversibility, amount). A paused journey, and a journey in shadow mode, route
+every call to a person; in shadow the case's route reason is "shadow", whatever fired.
 """
 
 import datetime
@@ -37,6 +38,7 @@ from oversight.services.triggers import evaluate_trigger
 # Replaced by a seeded random.Random in tests, so sampling is deterministic there.
 sampling_random: random.Random = random.SystemRandom()
 
+SHADOW_REASON = "Shadow mode: a person decides every call while the AI's agreement is measured"
 SERVER_SIGNALS = ("irreversible", "amount", "missing_context", "pii_in_proposal")
 
 
@@ -158,7 +160,8 @@ def evaluate_gate(*, ai_system: AISystem, request: GateRequest) -> GateResult:
     Rules: the journey must belong to the calling AI system; signals are type-checked against
     the conditions that read them; the server's signals override same-named ones sent by the
     system; missing required context and (unless the journey allows it) personal data in the
-    proposal route to a person; a paused journey routes everything to a person (invariant 9);
+    proposal route to a person; a paused journey routes everything to a person (invariant 9),
+    and so does a journey in shadow mode (route reason "shadow": the case measures the AI);
     otherwise a sampled share of automated calls opens a non-blocking sample-audit case.
     """
     journey = find_journey(ai_system=ai_system, slug=request.journey)
@@ -183,6 +186,8 @@ def evaluate_gate(*, ai_system: AISystem, request: GateRequest) -> GateResult:
         reasons.append(
             f"Automation of this journey is paused ({journey.get_automation_state_display()})"
         )
+    elif journey.is_shadow:  # shadow mode: a person decides; the AI's proposal is measured
+        reasons.append(SHADOW_REASON)
 
     to_human = bool(reasons)
     sampled = not to_human and sampling_random.random() < float(_sampling_rate(journey, points))
@@ -230,6 +235,8 @@ def evaluate_gate(*, ai_system: AISystem, request: GateRequest) -> GateResult:
 def _route_reason(journey: Journey, matches: list[_Match], to_human: bool) -> str:
     if not to_human:
         return RouteReason.SAMPLE_AUDIT
+    if journey.is_shadow:
+        return RouteReason.SHADOW
     if journey.is_paused and not matches:
         return RouteReason.AUTOMATION_PAUSED
     return RouteReason.TRIGGER

@@ -4,9 +4,11 @@ Run hourly by django-q2 (`oversight.tasks.evaluate_guardrails`). Each active gua
 measured over its window (the last N outcomes or decisions of its journey, in the database),
 and every look is kept as a GuardrailEvaluation. A breach on a running journey pauses it through
 the stop button's service (paused by a guardrail, actor "guardrails", the figures in the audit
-event) and e-mails the journey's managers; only a manager resumes it. A breach on a journey that
-is already paused is recorded and changes nothing else, so a retried or repeated run never
-pauses or notifies twice.
+event) and e-mails the journey's managers; only a manager resumes it. A guardrail set to
+"return to shadow" (`on_breach`) puts a live journey back in shadow instead, so it goes live
+again only with a new go-live sign-off. A breach on a journey that is not live (paused, or in
+shadow) is recorded and changes nothing else, so a retried or repeated run never pauses or
+notifies twice.
 """
 
 import datetime
@@ -26,6 +28,7 @@ from oversight.models import (
     Decision,
     DecisionOutcome,
     Guardrail,
+    GuardrailBreachAction,
     GuardrailEvaluation,
     GuardrailKind,
     Journey,
@@ -33,6 +36,7 @@ from oversight.models import (
 )
 from oversight.services.authority import managers_of_journey, manages_scope
 from oversight.services.automation import pause_journey
+from oversight.services.golive import return_to_shadow
 
 
 @dataclass
@@ -102,14 +106,26 @@ def _notify_managers(journey: Journey, reason: str) -> None:
     recipients = [user.email for user in managers_of_journey(journey) if user.email]
     if not recipients:
         return
-    send_mail(
-        subject=f"Automation paused by a guardrail: {journey}",
-        message=(
+    if journey.is_shadow:
+        subject = f"Journey returned to shadow by a guardrail: {journey}"
+        message = (
+            f"{journey} was returned to shadow mode at {journey.shadow_since:%Y-%m-%d %H:%M} "
+            f"UTC.\n\n{reason}\n\n"
+            "Every gate call of this journey now goes to a person, and the AI's agreement with "
+            "people is measured afresh. It goes live again only with a new go-live sign-off "
+            '(Journeys → the journey → "Sign off go-live").'
+        )
+    else:
+        subject = f"Automation paused by a guardrail: {journey}"
+        message = (
             f"Automation of {journey} was paused at {journey.paused_at:%Y-%m-%d %H:%M} UTC.\n\n"
             f"{reason}\n\n"
             "Every gate call of this journey now goes to a person. A manager of the journey "
             'resumes automation from the admin (Journeys → "Resume automation") with a note.'
-        ),
+        )
+    send_mail(
+        subject=subject,
+        message=message,
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=recipients,
     )
@@ -119,12 +135,13 @@ def evaluate_guardrail(guardrail: Guardrail, *, now: datetime.datetime) -> Guard
     """Judge one guardrail, record the look, and pause its journey on a breach if it runs."""
     value, size = measure(guardrail, now=now)
     breached = value is not None and Decimal(str(value)) > guardrail.threshold
-    paused = False
+    paused = shadowed = False
     with transaction.atomic():
         if breached:
             reason = describe_breach(guardrail, value, size)
+            to_shadow = guardrail.on_breach == GuardrailBreachAction.SHADOW
             try:
-                journey = pause_journey(
+                journey = (return_to_shadow if to_shadow else pause_journey)(
                     journey=guardrail.journey,
                     reason=reason,
                     guardrail=True,
@@ -135,12 +152,13 @@ def evaluate_guardrail(guardrail: Guardrail, *, now: datetime.datetime) -> Guard
                         "threshold": str(guardrail.threshold),
                         "window": guardrail.window,
                         "sample_size": size,
+                        "on_breach": guardrail.on_breach,
                     },
                 )
             except StaleState:
-                pass  # already paused: recorded below, nobody paused or told twice
+                pass  # not live (paused or in shadow): recorded below, nobody told twice
             else:
-                paused = True
+                paused, shadowed = not to_shadow, to_shadow
                 transaction.on_commit(lambda: _notify_managers(journey, reason))
         return GuardrailEvaluation.objects.create(
             guardrail=guardrail,
@@ -150,6 +168,7 @@ def evaluate_guardrail(guardrail: Guardrail, *, now: datetime.datetime) -> Guard
             threshold=guardrail.threshold,
             breached=breached,
             paused_automation=paused,
+            returned_to_shadow=shadowed,
         )
 
 
@@ -176,7 +195,15 @@ def _text(value) -> str | None:
     return str(value)
 
 
-GUARDRAIL_FIELDS = ("journey_id", "kind", "threshold", "window", "min_sample", "is_active")
+GUARDRAIL_FIELDS = (
+    "journey_id",
+    "kind",
+    "threshold",
+    "window",
+    "min_sample",
+    "on_breach",
+    "is_active",
+)
 
 
 def save_guardrail(*, guardrail: Guardrail, by) -> Guardrail:

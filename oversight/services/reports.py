@@ -7,10 +7,11 @@ byte (`find_issued`, `manage.py verify_report`). Each step is in the audit ledge
 "report.requested", then "report.generated" or "report.failed"; each download from the admin
 is "report.downloaded".
 
-Who may request: a person with `oversight.add_reportrequest` (compliance officers). Two callers
+Who may request: a person with `oversight.add_reportrequest` (compliance officers). Three callers
 have no person behind them and are not checked: the command line without `--user` (the operator
-at the server's shell, who could run any code anyway; recorded via "command") and the monthly
-schedule (the product itself; recorded via "schedule").
+at the server's shell, who could run any code anyway; recorded via "command"), the monthly
+schedule (the product itself; recorded via "schedule") and a go-live sign-off, which orders its
+own evaluation (recorded via "sign_off"; the manager who signed is in the sign-off's own event).
 """
 
 import datetime
@@ -36,6 +37,7 @@ from oversight.exceptions import InvalidInput, NotAllowed
 from oversight.models import (
     AISystem,
     Case,
+    GoLiveSignOff,
     IssuedReport,
     ReportKind,
     ReportRequest,
@@ -55,6 +57,7 @@ INTERNAL_ERROR = (
 ACTORS_WITHOUT_PERSON = {
     RequestedVia.COMMAND: "command line",
     RequestedVia.SCHEDULE: "report schedule",
+    RequestedVia.SIGN_OFF: "go-live sign-off",
 }
 GENERATOR_ACTOR = "report generator"
 
@@ -82,6 +85,18 @@ def _system(slug) -> str:
     if not AISystem.objects.filter(slug=slug).exists():
         raise InvalidInput(f"There is no AI system “{slug}”.")
     return slug
+
+
+def _sign_off(value) -> str:
+    if not value:
+        raise InvalidInput("The go-live sign-off is required for a go-live evaluation.")
+    try:
+        sign_off_id = uuid.UUID(str(value))
+    except ValueError:
+        raise InvalidInput(f"“{value}” is not a go-live sign-off id (a UUID).") from None
+    if not GoLiveSignOff.objects.filter(pk=sign_off_id).exists():
+        raise InvalidInput(f"There is no go-live sign-off {sign_off_id}.")
+    return str(sign_off_id)
 
 
 def _check_keys(kind: str, params: dict, allowed: set[str]) -> None:
@@ -138,6 +153,9 @@ def validate_params(kind: str, params: dict | None) -> dict:
     if kind == ReportKind.INCIDENT:
         _check_keys(kind, params, {"incident", "stage"})
         return _incident_params(params)
+    if kind == ReportKind.GO_LIVE:
+        _check_keys(kind, params, {"sign_off"})
+        return {"sign_off": _sign_off(params.get("sign_off"))}
     # ReportKind.DOSSIER
     _check_keys(kind, params, {"case"})
     value = params.get("case")

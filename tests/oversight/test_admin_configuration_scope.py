@@ -206,6 +206,7 @@ def test_guardrails_are_offered_and_changed_only_on_managed_journeys(w, manager_
             "threshold": "0.9",
             "window": "50",
             "min_sample": "10",
+            "on_breach": "pause",
             "is_active": "on",
         },
     )

@@ -195,6 +195,7 @@ def test_a_stale_guardrail_save_is_refused(client, first, second):
         "threshold": "0.25",
         "window": rail.window,
         "min_sample": rail.min_sample,
+        "on_breach": rail.on_breach,
         "is_active": "on",
         TOKEN: stale_token,
     }

@@ -226,6 +226,7 @@ def test_a_manager_sets_guardrails_only_on_journeys_they_manage(w, client):
         "threshold": "0.3",
         "window": "50",
         "min_sample": "10",
+        "on_breach": "pause",
         "is_active": "on",
     }
     response = client.post("/admin/oversight/guardrail/add/", data)
@@ -254,6 +255,7 @@ def test_creating_and_changing_a_guardrail_in_the_admin_are_ledger_events(w, cli
         "threshold": "0.3",
         "window": "50",
         "min_sample": "10",
+        "on_breach": "pause",
         "is_active": "on",
     }
     assert client.post("/admin/oversight/guardrail/add/", data).status_code == 302

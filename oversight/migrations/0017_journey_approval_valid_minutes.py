@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("oversight", "0015_serious_incident_register"),
+        ("oversight", "0016_shadow_mode_and_go_live"),
     ]
 
     operations = [
