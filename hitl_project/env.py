@@ -177,14 +177,14 @@ def log_format(environ: Mapping[str, str], *, debug: bool) -> str:
 def logging_config(*, fmt: str, level: str) -> dict:
     """Django's LOGGING: every record carries the request id; json or text lines on stderr.
 
-    The JSON formatter writes the record's message and the fields a record was given through
-    `extra=` (the request log's `status`, `duration_ms`, `ai_system` ...): what goes into a log
-    line is decided where it is logged, so payloads never reach it by accident.
+    The JSON formatter writes the record's message and an allow-list of the fields a record was
+    given through `extra=` (the request log's `status`, `duration_ms`, `ai_system` ...;
+    operations/log_format.py), so a request or a payload attached to a record never reaches it.
     """
     formatters = {
         "text": {"format": "%(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
+            "()": "operations.log_format.JsonLineFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
             "datefmt": "%Y-%m-%dT%H:%M:%S%z",
