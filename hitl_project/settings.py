@@ -154,17 +154,13 @@ STATIC_ROOT = Path(ENV.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(ENV.get("MEDIA_ROOT", BASE_DIR / "media"))
-# With DEBUG off, collected files get content-hashed names and gzip copies (WhiteNoise), so
-# browsers may cache them for ever; `collectstatic` must have run (make serve does). With DEBUG
-# on, files are served as they are, and no collectstatic is needed.
-STATIC_MANIFEST = env_bool(ENV, "STATIC_MANIFEST", default=not DEBUG)
+# With DEBUG off, WhiteNoise serves the files `collectstatic` gathered into STATIC_ROOT (make
+# serve collects them). They keep their names: the PDF reports' URL fetcher finds their CSS by
+# name (oversight/reports/fetcher.py), which hashed names would break, so browsers revalidate
+# after WhiteNoise's 60 s max-age rather than caching for ever.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if STATIC_MANIFEST
-        else "django.contrib.staticfiles.storage.StaticFilesStorage"
-    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
 # Security: strict whenever DEBUG is off; each can be relaxed explicitly (e.g. behind a proxy
