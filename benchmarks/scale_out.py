@@ -562,8 +562,10 @@ def main() -> int:
     runs, created_by = schedule_runs(cluster_logs)
 
     print()
-    print(f"Load: {load_seconds:.0f} s; {args.gate_calls} gate calls (1 in {HUMAN_EVERY} to a")
-    print(f"person), {len(tally.decided)} cases claimed and decided through the admin")
+    print(
+        f"Load: {load_seconds:.0f} s; {args.gate_calls} gate calls (1 in {HUMAN_EVERY} to a "
+        f"person), {len(tally.decided)} cases claimed and decided through the admin"
+    )
     print()
     print("requests per instance        answered (own log)   sent   statuses (own log)")
     for base, logged in zip(bases, per_instance, strict=True):

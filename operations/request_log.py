@@ -15,6 +15,7 @@ import logging
 import time
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.functional import empty
 
 logger = logging.getLogger("hitl.requests")
 
@@ -26,6 +27,10 @@ QUIET_PATHS = ("/health/", "/metrics")
 def acting_party(request: HttpRequest) -> dict[str, str | int]:
     """Who the request acted for: {"ai_system": slug} or {"user_id": id}, or nothing."""
     user = getattr(request, "user", None)
+    if getattr(user, "_wrapped", None) is empty:
+        # Nothing asked who the user is (a lazy object never evaluated): asking now would
+        # cost a session query for a log line.
+        return {}
     # DRF puts the authenticated principal on the Django request after the view ran.
     ai_system = getattr(user, "ai_system", None)
     if ai_system is not None:
