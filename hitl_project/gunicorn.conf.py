@@ -76,3 +76,38 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def _json_logs() -> bool:
+    from hitl_project.env import env_bool, log_format
+
+    return log_format(os.environ, debug=env_bool(os.environ, "DEBUG", default=True)) == "json"
+
+
+# gunicorn's own lines (start, stop, worker timeouts) in the application's format: with
+# LOG_FORMAT=json (the default with DEBUG off) one JSON object a line, like the request log.
+if _json_logs():
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+                "datefmt": "%Y-%m-%dT%H:%M:%S%z",
+            }
+        },
+        # gunicorn merges these keys over its defaults one level deep: both of its handlers
+        # are named again here, or its root logger would point at a missing one.
+        "handlers": {
+            name: {"class": "logging.StreamHandler", "formatter": "json", "stream": stream}
+            for name, stream in (
+                ("console", "ext://sys.stdout"),
+                ("error_console", "ext://sys.stderr"),
+            )
+        },
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False}
+        },
+    }
