@@ -11,7 +11,7 @@ What it does, in order:
    --calls gate calls through Django's test client (in-process: no network, no gunicorn, so
    the difference is the instrumentation alone): with or without django-prometheus's two
    middlewares, and with Django's PostgreSQL backend or django-prometheus's counting one
-   (METRICS_DATABASE);
+   (METRICS_DATABASE); each round starts with a different variant;
 3. prints, per variant, the median over rounds of each round's median and p90 milliseconds
    per call, and the difference to the variant without either; then drops the database.
 
@@ -101,8 +101,12 @@ def main() -> int:
         gatebench.setup_django(env)
         env["BENCH_API_KEY"] = scale_out.seed()
         results: dict[str, list[dict]] = {name: [] for name in VARIANTS}
-        for _ in range(args.rounds):
-            for name, variant in VARIANTS.items():
+        names = list(VARIANTS)
+        for round_number in range(args.rounds):
+            # A different variant goes first each round: no variant always runs last.
+            shift = round_number % len(names)
+            for name in names[shift:] + names[:shift]:
+                variant = VARIANTS[name]
                 done = subprocess.run(
                     [sys.executable, __file__, "--child", "--calls", str(args.calls)],
                     cwd=ROOT,
