@@ -1,6 +1,6 @@
 """Scale-out on one machine: two web instances and two task clusters on one PostgreSQL database.
 
-    .venv/bin/python benchmarks/scale_out.py
+    .venv/bin/python benchmarks/scale_out.py --redis-url redis://127.0.0.1:6379/9
     .venv/bin/python benchmarks/scale_out.py --database-url postgres://postgres@127.0.0.1:5432/\
 hitl_ops_bench --redis-url redis://127.0.0.1:6379/9 --ports 8510 8511 8512
 
@@ -8,8 +8,9 @@ What it does, in order:
 
 1. creates a throw-away PostgreSQL database (its name must contain "bench"), migrates it, seeds
    an AI system with a refunds journey (one judgement point: low confidence), a reviewer who may
-   decide there, an API key and a webhook secret; empties the Redis database given (only that
-   database number: use one nobody else uses);
+   decide there, an API key and a webhook secret; empties the Redis database given with
+   --redis-url or BENCH_REDIS_URL (required: only that database number, use one nobody else
+   uses);
 2. starts two gunicorn instances (hitl_project/gunicorn.conf.py, 2 workers x 4 threads each) on
    two ports and two `qcluster`s (2 workers each) on the Redis broker, all production-like
    (DEBUG off, LOG_FORMAT=json), plus a local webhook receiver on the third port;
@@ -53,7 +54,6 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/hitl_bench_scale_out"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/9"
 REVIEWER = ("scale-reviewer", "scale-out-" + secrets.token_urlsafe(12))
 HUMAN_EVERY = 4
 SCHEDULE_ROUND_SECONDS = 35  # above the scheduler's 30 s round, so each round is seen once
@@ -473,7 +473,11 @@ def main() -> int:
     parser.add_argument(
         "--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
     )
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL))
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("BENCH_REDIS_URL", ""),
+        help="a Redis database this run may empty (FLUSHDB), e.g. redis://127.0.0.1:6379/9",
+    )
     parser.add_argument(
         "--ports", type=int, nargs=3, metavar=("WEB1", "WEB2", "RECEIVER"), default=None
     )
@@ -484,6 +488,13 @@ def main() -> int:
     parser.add_argument("--force", action="store_true")
     args = parser.parse_args()
 
+    if not args.redis_url:
+        print(
+            "Name a Redis database this run may empty: --redis-url redis://127.0.0.1:6379/9 "
+            "(or BENCH_REDIS_URL). It is emptied first, so that only this run's tasks are counted.",
+            file=sys.stderr,
+        )
+        return 2
     ports = args.ports or [gatebench.free_port() for _ in range(3)]
     bases = [f"http://{HOST}:{port}" for port in ports[:2]]
     env = environment(args.database_url, args.redis_url, ports[2])
