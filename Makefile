@@ -1,4 +1,4 @@
-# The verbs: make run, make test, make lint, make bench. Each works from a fresh clone with
+# The verbs: make run, make serve, make test, make lint, make bench. Each works from a fresh clone with
 # Python 3.11+ and make; everything else is installed into .venv.
 
 PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format bench clean manage
+.PHONY: install run serve test lint format bench clean manage
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (python3.11 on PATH)"; exit 1; }
@@ -33,6 +33,11 @@ run: install
 	@$(MANAGE) qcluster & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(MANAGE) runserver $(HOST):$(PORT)
+
+# The production shape (docs/operations.md): DEBUG=0, check --deploy, migrate, collectstatic,
+# gunicorn (hitl_project/gunicorn.conf.py) and a django-q2 cluster; Ctrl-C stops both.
+serve: install
+	$(BIN)/python -m hitl_project.serve
 
 test: install
 	$(BIN)/ruff check .

@@ -159,3 +159,54 @@ def task_queue_config(environ: Mapping[str, str]) -> dict:
     else:
         config["orm"] = "default"
     return config
+
+
+def log_format(environ: Mapping[str, str], *, debug: bool) -> str:
+    """LOG_FORMAT: `json` (one JSON object a line, for log shippers) or `text` (for people).
+
+    Default: text while DEBUG is on (a developer's terminal), json otherwise (production).
+    """
+    raw = environ.get("LOG_FORMAT", "").strip().lower()
+    if not raw:
+        return "text" if debug else "json"
+    if raw not in {"json", "text"}:
+        raise ImproperlyConfigured(f"LOG_FORMAT={raw!r} is not one of: json, text.")
+    return raw
+
+
+def logging_config(*, fmt: str, level: str) -> dict:
+    """Django's LOGGING: every record carries the request id; json or text lines on stderr.
+
+    The JSON formatter writes the record's message and an allow-list of the fields a record was
+    given through `extra=` (the request log's `status`, `duration_ms`, `ai_system` ...;
+    operations/log_format.py), so a request or a payload attached to a record never reaches it.
+    """
+    formatters = {
+        "text": {"format": "%(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "operations.log_format.JsonLineFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "datefmt": "%Y-%m-%dT%H:%M:%S%z",
+        },
+    }
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": "oversight.api.middleware.RequestIdLogFilter"}},
+        "formatters": formatters,
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "filters": ["request_id"],
+                "formatter": fmt,
+            }
+        },
+        "root": {"handlers": ["console"], "level": level},
+        # WeasyPrint narrates every layout step and fontTools every font subset at INFO: only
+        # their warnings (a refused URL, a missing font) belong in the product's log.
+        "loggers": {
+            name: {"level": "WARNING"}
+            for name in ("weasyprint", "weasyprint.progress", "fontTools")
+        },
+    }

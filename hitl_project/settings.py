@@ -15,6 +15,8 @@ from hitl_project.env import (
     env_bool,
     env_int,
     env_list,
+    log_format,
+    logging_config,
     secret_key,
     task_queue_config,
 )
@@ -51,14 +53,22 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "csp",
+    # Operations (issue #20): /metrics (django-prometheus), health checks, request log.
+    "django_prometheus",
     "audit",
     "literacy",
     "oversight",
+    "operations",
 ]
 
 MIDDLEWARE = [
+    # Prometheus request metrics (django-prometheus): the first and the last middleware, so
+    # they time everything in between.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     # Outermost: a request id on every response, and JSON for every error on /api/ paths.
     "oversight.api.middleware.RequestIdMiddleware",
+    # One log line per request, with the request id above (operations/request_log.py).
+    "operations.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
     "csp.middleware.CSPMiddleware",
@@ -79,7 +89,17 @@ MIDDLEWARE = [
     # G2: a lost database connection answers 503 + Retry-After, not a 500 page (last, so it
     # sees a view's exception first; the API has its own JSON answer in oversight.api.errors).
     "hitl_project.database_unavailable.DatabaseUnavailableMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+
+if not DEBUG:
+    # Collected static files, served by the web process itself (compressed, cached for ever
+    # under hashed names): no separate file server needed. With DEBUG on, runserver serves
+    # them from the apps' folders and no collectstatic is needed.
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
 
 ROOT_URLCONF = "hitl_project.urls"
 WSGI_APPLICATION = "hitl_project.wsgi.application"
@@ -100,6 +120,15 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": database_config(ENV, base_dir=BASE_DIR)}
+# Database metrics (django-prometheus: queries, errors, connections, query time by alias): its
+# backends are Django's own with counting cursors. On by default with DEBUG off (about 0.4 ms a
+# gate call here, benchmarks/metrics_overhead.py, docs/operations.md); METRICS_DATABASE=0 keeps
+# Django's backends, as the tests do (DEBUG being on by default).
+METRICS_DATABASE = env_bool(ENV, "METRICS_DATABASE", default=not DEBUG)
+if METRICS_DATABASE:
+    DATABASES["default"]["ENGINE"] = DATABASES["default"]["ENGINE"].replace(
+        "django.db.backends.", "django_prometheus.db.backends."
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
@@ -128,6 +157,14 @@ STATIC_ROOT = Path(ENV.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(ENV.get("MEDIA_ROOT", BASE_DIR / "media"))
+# With DEBUG off, WhiteNoise serves the files `collectstatic` gathered into STATIC_ROOT (make
+# serve collects them). They keep their names: the PDF reports' URL fetcher finds their CSS by
+# name (oversight/reports/fetcher.py), which hashed names would break, so browsers revalidate
+# after WhiteNoise's 60 s max-age rather than caching for ever.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 # Security: strict whenever DEBUG is off; each can be relaxed explicitly (e.g. behind a proxy
 # that terminates TLS and already redirects).
@@ -142,6 +179,8 @@ SECURE_HSTS_PRELOAD = env_bool(ENV, "SECURE_HSTS_PRELOAD", default=False)
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
 if env_bool(ENV, "SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Load balancers and scrapers probe over plain HTTP inside the network: no redirect for them.
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
@@ -259,18 +298,6 @@ API_DOCS_PUBLIC = env_bool(ENV, "API_DOCS_PUBLIC", default=DEBUG)
 SIMPLE_HISTORY_REVERT_DISABLED = True
 
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": ENV.get("LOG_LEVEL", "INFO")},
-    # WeasyPrint narrates every layout step and fontTools every font subset at INFO: only their
-    # warnings (a refused URL, a missing font) belong in the product's log.
-    "loggers": {
-        name: {"level": "WARNING"} for name in ("weasyprint", "weasyprint.progress", "fontTools")
-    },
-}
-
 # API input and request ids (oversight.json_guard, oversight.api.middleware).
 # JSON read by the API and the admin's decision form: nesting levels and object keys in all.
 INPUT_JSON_MAX_DEPTH = env_int(ENV, "INPUT_JSON_MAX_DEPTH", 32)
@@ -278,12 +305,24 @@ INPUT_JSON_MAX_KEYS = env_int(ENV, "INPUT_JSON_MAX_KEYS", 1000)
 # Refused API requests for another AI system's objects: at most one `security.refused` ledger
 # event per key per this many seconds; the next event counts the refusals in between.
 API_REFUSAL_EVENT_SECONDS = env_int(ENV, "API_REFUSAL_EVENT_SECONDS", 60)
-# Every log line names the request it was written for ("-" outside one): X-Request-ID.
-LOGGING["filters"] = {"request_id": {"()": "oversight.api.middleware.RequestIdLogFilter"}}
-LOGGING["formatters"] = {
-    "with_request_id": {"format": "%(levelname)s %(name)s [%(request_id)s] %(message)s"}
-}
-LOGGING["handlers"]["console"].update(filters=["request_id"], formatter="with_request_id")
+# Logs (operations/request_log.py, docs/operations.md): LOG_FORMAT=json writes one JSON object a
+# line (default with DEBUG off), text for people (default with DEBUG on). Every line names the
+# request it was written for ("-" outside one): X-Request-ID.
+LOG_FORMAT = log_format(ENV, debug=DEBUG)
+LOGGING = logging_config(fmt=LOG_FORMAT, level=ENV.get("LOG_LEVEL", "INFO"))
+
+# --- Operations (issue #20): health checks and metrics -----------------------------------------
+# /health/ready/ fails when the task cluster's heartbeat (a one-minute schedule) is older than
+# this, or when the media folder's file system has less free space than HEALTH_MEDIA_MIN_FREE_MB.
+HEALTH_HEARTBEAT_MAX_AGE_SECONDS = env_int(ENV, "HEALTH_HEARTBEAT_MAX_AGE_SECONDS", 300)
+HEALTH_MEDIA_MIN_FREE_MB = env_int(ENV, "HEALTH_MEDIA_MIN_FREE_MB", 500)
+# /metrics answers a request bearing `Authorization: Bearer <METRICS_TOKEN>`, or one from an
+# address in METRICS_ALLOWED_NETWORKS (CIDRs, e.g. "127.0.0.1/32,10.0.0.0/8"); anything else
+# is refused with 403. Neither set: /metrics is refused to everyone.
+METRICS_TOKEN = ENV.get("METRICS_TOKEN", "")
+METRICS_ALLOWED_NETWORKS = env_list(ENV, "METRICS_ALLOWED_NETWORKS", [])
+# django-prometheus: /metrics is served by operations.metrics.views, not its own URLs.
+PROMETHEUS_EXPORT_MIGRATIONS = False
 
 # History is read "as of" a date by reports: index (history_date, object id) together.
 SIMPLE_HISTORY_DATE_INDEX = "Composite"

@@ -18,4 +18,6 @@ urlpatterns = [
     path("api/v1/", include("oversight.api.urls")),
     path("api/schema/", schema_view, name="schema"),
     path("api/docs/", docs_view, name="api-docs"),
+    # Health checks and Prometheus metrics (operations/): no login, see docs/operations.md.
+    path("", include("operations.urls")),
 ]
