@@ -172,6 +172,9 @@ def server_env(database_url: str) -> dict[str, str]:
         SECURE_SSL_REDIRECT="0",
         LOG_LEVEL="WARNING",
         PYTHONDONTWRITEBYTECODE="1",
+        # Required with DEBUG off (oversight.E010); no report is signed during the run.
+        REPORT_SIGNING_GENERATE_DEV_CERT="1",
+        REPORT_SIGNING_DEV_DIR=str(Path(tempfile.gettempdir()) / "hitl-bench-report-signing"),
     )
     return env
 

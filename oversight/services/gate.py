@@ -90,6 +90,15 @@ def find_journey(*, ai_system: AISystem, slug: str) -> Journey:
     return journey
 
 
+def _is_stamped_journey_of(journey: Journey | None, ai_system: AISystem, slug: str) -> bool:
+    return (
+        journey is not None
+        and journey.ai_system_id == ai_system.pk
+        and journey.slug == slug
+        and hasattr(journey, "rules_points")
+    )
+
+
 def active_points(journey: Journey) -> tuple[Rule, ...]:
     """The journey's active judgement points as the gate judges by them (see rulebook)."""
     return rules_for(journey)
@@ -152,8 +161,14 @@ def _sampling_rate(journey: Journey, points: tuple[Rule, ...]) -> Decimal:
     return max([journey.sampling_rate, *(p.sampling_rate for p in points)])
 
 
-def evaluate_gate(*, ai_system: AISystem, request: GateRequest) -> GateResult:
+def evaluate_gate(
+    *, ai_system: AISystem, request: GateRequest, journey: Journey | None = None
+) -> GateResult:
     """Answer one "may I proceed?" call and record it.
+
+    `journey`: the journey of `request`, if the caller already read it with its rules' stamp
+    (`rulebook.with_rules_stamp`; the API reads it in the same query as the key). Used only if
+    it is that system's journey with that slug; otherwise it is looked up here.
 
     Rules: the journey must belong to the calling AI system; signals are type-checked against
     the conditions that read them; the server's signals override same-named ones sent by the
@@ -161,7 +176,8 @@ def evaluate_gate(*, ai_system: AISystem, request: GateRequest) -> GateResult:
     proposal route to a person; a paused journey routes everything to a person (invariant 9);
     otherwise a sampled share of automated calls opens a non-blocking sample-audit case.
     """
-    journey = find_journey(ai_system=ai_system, slug=request.journey)
+    if not _is_stamped_journey_of(journey, ai_system, request.journey):
+        journey = find_journey(ai_system=ai_system, slug=request.journey)
     check_callback_url(request.callback_url)  # the SSRF policy, for callers other than the API
     points = active_points(journey)
     check_signal_types(points, request.signals)

@@ -1,0 +1,140 @@
+"""The API key, its AI system and (for the gate) the journey with its rules' stamp, in ONE query.
+
+A gate call needs to read three things before it can write its evaluation: the key (is it still
+valid? revocation must take effect on the very next call, so it is read every time, never
+cached), the key's AI system (active?), and the journey named in the body with the stamp of its
+judgement points (`oversight.services.rulebook`: the rules themselves are cached per process and
+used while the stamp matches). They are read in one statement:
+
+    key  INNER JOIN  its AI system  LEFT JOIN  the system's journey with that slug
+         + the four stamp subqueries of that journey
+
+so an automating call costs this read and its INSERT. The rows become model instances exactly
+as the ORM would make them (each column through the backend's and the field's converters).
+
+This is the same lookup as `AISystemKeyAuthentication`'s ORM query (key by prefix, not revoked,
+with its system) plus the same journey lookup as `rulebook.find_stamped_journey` (the system's
+journey by slug, same stamp); tests hold both paths to the same answers.
+"""
+
+import json
+
+from django.db import DEFAULT_DB_ALIAS, connections
+
+from oversight.models import AISystem, AISystemAPIKey, Journey, JudgementPoint, TriggerCondition
+
+STAMP_NAMES = ("rules_points", "rules_versions", "rules_updated", "rules_conditions")
+
+_compiled: dict[tuple[str, str], tuple[str, list]] = {}
+
+
+def journey_slug_in(body: bytes) -> str | None:
+    """The `journey` of a JSON body, or None when the body is not a JSON object naming one.
+
+    Only a hint for the combined read: the body is still parsed and validated as usual, and a
+    hint that differs from the validated slug is ignored.
+    """
+    try:
+        data = json.loads(body)
+    except (ValueError, TypeError, RecursionError):
+        return None
+    slug = data.get("journey") if isinstance(data, dict) else None
+    return slug if isinstance(slug, str) and 0 < len(slug) <= 80 and "\x00" not in slug else None
+
+
+def _sql(using: str) -> tuple[str, list]:
+    """The statement and, per selected column, (field, converters); built once per database."""
+    connection = connections[using]
+    key = (using, connection.vendor)
+    if key in _compiled:
+        return _compiled[key]
+    qn = connection.ops.quote_name
+
+    def table(model) -> str:
+        return qn(model._meta.db_table)
+
+    def col(alias: str, model, name: str) -> str:
+        return f"{alias}.{qn(model._meta.get_field(name).column)}"
+
+    columns, selected = [], []
+    for alias, model in (("k", AISystemAPIKey), ("s", AISystem), ("j", Journey)):
+        for field in model._meta.concrete_fields:
+            columns.append(f"{alias}.{qn(field.column)}")
+            selected.append(field)
+    point = JudgementPoint
+    points_of_j = (
+        f"FROM {table(point)} p WHERE {col('p', point, 'journey')} = {col('j', Journey, 'id')}"
+    )
+    condition = TriggerCondition
+    columns += [
+        f"(SELECT COUNT(*) {points_of_j})",
+        f"(SELECT COALESCE(SUM({col('p', point, 'version')}), 0) {points_of_j})",
+        f"(SELECT MAX({col('p', point, 'updated_at')}) {points_of_j})",
+        f"(SELECT COUNT(*) FROM {table(condition)} c INNER JOIN {table(point)} p "
+        f"ON {col('c', condition, 'judgement_point')} = {col('p', point, 'id')} "
+        f"WHERE {col('p', point, 'journey')} = {col('j', Journey, 'id')})",
+    ]
+    # The stamp stays as the database returns it, as in `rulebook.find_stamped_journey` (a raw
+    # query: its annotations are not converted), so both reads give equal stamps.
+    selected += [None, None, None, None]
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {table(AISystemAPIKey)} k "
+        f"INNER JOIN {table(AISystem)} s ON {col('s', AISystem, 'id')} = "
+        f"{col('k', AISystemAPIKey, 'ai_system')} "
+        f"LEFT OUTER JOIN {table(Journey)} j ON ({col('j', Journey, 'ai_system')} = "
+        f"{col('k', AISystemAPIKey, 'ai_system')} AND {col('j', Journey, 'slug')} = %s) "
+        f"WHERE {col('k', AISystemAPIKey, 'prefix')} = %s "
+        f"AND {col('k', AISystemAPIKey, 'revoked')} = %s"
+    )
+    converters = []
+    for field in selected:
+        if field is None:
+            converters.append(None)
+            continue
+        expression = field.get_col(field.model._meta.db_table)
+        found = connection.ops.get_db_converters(expression) + expression.get_db_converters(
+            connection
+        )
+        converters.append((expression, found) if found else None)
+    _compiled[key] = (sql, converters)
+    return _compiled[key]
+
+
+def _instance(model, values: list, using: str):
+    names = [field.attname for field in model._meta.concrete_fields]
+    return model.from_db(using, names, values)
+
+
+def read_key_and_journey(
+    *, prefix: str, journey_slug: str, using: str = DEFAULT_DB_ALIAS
+) -> tuple[AISystemAPIKey | None, Journey | None]:
+    """The unrevoked key with this prefix (its `ai_system` loaded) and that system's journey
+    `journey_slug` annotated with its rules' stamp; (None, None) without such a key, (key, None)
+    when the system has no such journey. One query."""
+    sql, converters = _sql(using)
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [journey_slug, prefix, False])
+        row = cursor.fetchone()
+    if row is None:
+        return None, None
+    values = list(row)
+    for index, conversion in enumerate(converters):
+        if conversion is not None:
+            expression, found = conversion
+            for converter in found:
+                values[index] = converter(values[index], expression, connection)
+    sizes = [len(m._meta.concrete_fields) for m in (AISystemAPIKey, AISystem, Journey)]
+    key_end, system_end = sizes[0], sizes[0] + sizes[1]
+    journey_end = system_end + sizes[2]
+    api_key = _instance(AISystemAPIKey, values[:key_end], using)
+    ai_system = _instance(AISystem, values[key_end:system_end], using)
+    api_key.ai_system = ai_system
+    journey_values = values[system_end:journey_end]
+    if journey_values[0] is None:  # no journey of this system has that slug
+        return api_key, None
+    journey = _instance(Journey, journey_values, using)
+    journey.ai_system = ai_system
+    for name, value in zip(STAMP_NAMES, values[journey_end:], strict=True):
+        setattr(journey, name, value)
+    return api_key, journey
