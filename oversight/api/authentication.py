@@ -45,15 +45,9 @@ class AISystemKeyAuthentication(BaseAuthentication):
             return None
         prefix, _, _ = key.partition(".")
         hint = getattr(request, "journey_hint", None)
+        api_key, journey = read_key_and_journey(prefix=prefix, journey_slug=hint)
         if hint is not None:
-            api_key, journey = read_key_and_journey(prefix=prefix, journey_slug=hint)
             request.stamped_journey = (hint, journey)
-        else:
-            api_key = (
-                AISystemAPIKey.objects.select_related("ai_system")
-                .filter(prefix=prefix, revoked=False)
-                .first()
-            )
         if api_key is None or not _generator.verify(key, api_key.hashed_key):
             raise exceptions.AuthenticationFailed("The API key is unknown or has been revoked.")
         if api_key.has_expired:

@@ -1,5 +1,9 @@
 """The API key, its AI system and (for the gate) the journey with its rules' stamp, in ONE query.
 
+Every API request authenticates through `read_key_and_journey`; only the gate asks for a
+journey. The statement is written once per database from the models' metadata (compiling the
+ORM's query on every request cost more than running it).
+
 A gate call needs to read three things before it can write its evaluation: the key (is it still
 valid? revocation must take effect on the very next call, so it is read every time, never
 cached), the key's AI system (active?), and the journey named in the body with the stamp of its
@@ -42,10 +46,11 @@ def journey_slug_in(body: bytes) -> str | None:
     return slug if isinstance(slug, str) and 0 < len(slug) <= 80 and "\x00" not in slug else None
 
 
-def _sql(using: str) -> tuple[str, list]:
-    """The statement and, per selected column, (field, converters); built once per database."""
+def _sql(using: str, with_journey: bool) -> tuple[str, list]:
+    """The statement and, per selected column, (expression, converters) or None; built once per
+    database (the values are bound parameters, never part of the text)."""
     connection = connections[using]
-    key = (using, connection.vendor)
+    key = (using, connection.vendor, with_journey)
     if key in _compiled:
         return _compiled[key]
     qn = connection.ops.quote_name
@@ -56,33 +61,38 @@ def _sql(using: str) -> tuple[str, list]:
     def col(alias: str, model, name: str) -> str:
         return f"{alias}.{qn(model._meta.get_field(name).column)}"
 
+    models = (("k", AISystemAPIKey), ("s", AISystem)) + ((("j", Journey),) if with_journey else ())
     columns, selected = [], []
-    for alias, model in (("k", AISystemAPIKey), ("s", AISystem), ("j", Journey)):
+    for alias, model in models:
         for field in model._meta.concrete_fields:
             columns.append(f"{alias}.{qn(field.column)}")
             selected.append(field)
-    point = JudgementPoint
-    points_of_j = (
-        f"FROM {table(point)} p WHERE {col('p', point, 'journey')} = {col('j', Journey, 'id')}"
-    )
-    condition = TriggerCondition
-    columns += [
-        f"(SELECT COUNT(*) {points_of_j})",
-        f"(SELECT COALESCE(SUM({col('p', point, 'version')}), 0) {points_of_j})",
-        f"(SELECT MAX({col('p', point, 'updated_at')}) {points_of_j})",
-        f"(SELECT COUNT(*) FROM {table(condition)} c INNER JOIN {table(point)} p "
-        f"ON {col('c', condition, 'judgement_point')} = {col('p', point, 'id')} "
-        f"WHERE {col('p', point, 'journey')} = {col('j', Journey, 'id')})",
-    ]
-    # The stamp stays as the database returns it, as in `rulebook.find_stamped_journey` (a raw
-    # query: its annotations are not converted), so both reads give equal stamps.
-    selected += [None, None, None, None]
-    sql = (
-        f"SELECT {', '.join(columns)} FROM {table(AISystemAPIKey)} k "
+    joins = (
         f"INNER JOIN {table(AISystem)} s ON {col('s', AISystem, 'id')} = "
-        f"{col('k', AISystemAPIKey, 'ai_system')} "
-        f"LEFT OUTER JOIN {table(Journey)} j ON ({col('j', Journey, 'ai_system')} = "
-        f"{col('k', AISystemAPIKey, 'ai_system')} AND {col('j', Journey, 'slug')} = %s) "
+        f"{col('k', AISystemAPIKey, 'ai_system')}"
+    )
+    if with_journey:
+        point, condition = JudgementPoint, TriggerCondition
+        points_of_j = (
+            f"FROM {table(point)} p WHERE {col('p', point, 'journey')} = {col('j', Journey, 'id')}"
+        )
+        columns += [
+            f"(SELECT COUNT(*) {points_of_j})",
+            f"(SELECT COALESCE(SUM({col('p', point, 'version')}), 0) {points_of_j})",
+            f"(SELECT MAX({col('p', point, 'updated_at')}) {points_of_j})",
+            f"(SELECT COUNT(*) FROM {table(condition)} c INNER JOIN {table(point)} p "
+            f"ON {col('c', condition, 'judgement_point')} = {col('p', point, 'id')} "
+            f"WHERE {col('p', point, 'journey')} = {col('j', Journey, 'id')})",
+        ]
+        # The stamp stays as the database returns it, as in `rulebook.find_stamped_journey` (a
+        # raw query: its annotations are not converted), so both reads give equal stamps.
+        selected += [None] * len(STAMP_NAMES)
+        joins += (
+            f" LEFT OUTER JOIN {table(Journey)} j ON ({col('j', Journey, 'ai_system')} = "
+            f"{col('k', AISystemAPIKey, 'ai_system')} AND {col('j', Journey, 'slug')} = %s)"
+        )
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {table(AISystemAPIKey)} k {joins} "
         f"WHERE {col('k', AISystemAPIKey, 'prefix')} = %s "
         f"AND {col('k', AISystemAPIKey, 'revoked')} = %s"
     )
@@ -106,15 +116,18 @@ def _instance(model, values: list, using: str):
 
 
 def read_key_and_journey(
-    *, prefix: str, journey_slug: str, using: str = DEFAULT_DB_ALIAS
+    *, prefix: str, journey_slug: str | None = None, using: str = DEFAULT_DB_ALIAS
 ) -> tuple[AISystemAPIKey | None, Journey | None]:
-    """The unrevoked key with this prefix (its `ai_system` loaded) and that system's journey
-    `journey_slug` annotated with its rules' stamp; (None, None) without such a key, (key, None)
-    when the system has no such journey. One query."""
-    sql, converters = _sql(using)
+    """The unrevoked key with this prefix (its `ai_system` loaded) and, if `journey_slug` is
+    given, that system's journey with this slug annotated with its rules' stamp. (None, None)
+    without such a key; (key, None) when no journey was asked for or the system has no such
+    journey. One query."""
+    with_journey = journey_slug is not None
+    sql, converters = _sql(using, with_journey)
     connection = connections[using]
+    params = [journey_slug, prefix, False] if with_journey else [prefix, False]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [journey_slug, prefix, False])
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None, None
@@ -124,12 +137,14 @@ def read_key_and_journey(
             expression, found = conversion
             for converter in found:
                 values[index] = converter(values[index], expression, connection)
-    sizes = [len(m._meta.concrete_fields) for m in (AISystemAPIKey, AISystem, Journey)]
-    key_end, system_end = sizes[0], sizes[0] + sizes[1]
-    journey_end = system_end + sizes[2]
+    key_end = len(AISystemAPIKey._meta.concrete_fields)
+    system_end = key_end + len(AISystem._meta.concrete_fields)
     api_key = _instance(AISystemAPIKey, values[:key_end], using)
     ai_system = _instance(AISystem, values[key_end:system_end], using)
     api_key.ai_system = ai_system
+    if not with_journey:
+        return api_key, None
+    journey_end = system_end + len(Journey._meta.concrete_fields)
     journey_values = values[system_end:journey_end]
     if journey_values[0] is None:  # no journey of this system has that slug
         return api_key, None
