@@ -290,9 +290,8 @@ def _open_case(
         confidence_reasons=reasons,
         evaluation=evaluation,
         opened_at=evaluation.created_at,
+        judgement_points=points,
     )
-    if points:
-        case.judgement_points.add(*points)
     return case
 
 
@@ -310,8 +309,14 @@ def open_case(
     confidence_reasons: list[str] | None = None,
     evaluation: GateEvaluation | None = None,
     opened_at: datetime.datetime | None = None,
+    judgement_points: list[JudgementPoint] | None = None,
 ) -> Case:
-    """Create a case and its ledger entry; runs inside the caller's transaction."""
+    """Create a case and its ledger entry; runs inside the caller's transaction.
+
+    The ledger event is the last write: appending it locks the ledger head until the
+    transaction commits, so everything else is written before, and the lock is held only for
+    the event's INSERT, the head's UPDATE and the COMMIT (docs/performance.md).
+    """
     confidence = request.signals.get("confidence")
     case = Case(
         journey=journey,
@@ -339,6 +344,8 @@ def open_case(
     case._change_reason = f"Opened through the API by AI system {ai_system.slug}"
     case.save()
     del case._change_reason  # the reason of this save only: later saves give their own
+    if judgement_points:
+        case.judgement_points.add(*judgement_points)
     append_event(
         actor=Actor.for_ai_system(ai_system),
         action="case.opened",

@@ -245,3 +245,21 @@ def test_a_hint_that_is_not_the_validated_journey_is_not_used(client, refunds, m
     assert response.status_code == 200
     evaluation = GateEvaluation.objects.get(pk=response.json()["evaluation"])
     assert evaluation.journey == Journey.objects.get(slug="refunds")
+
+
+def test_a_case_opening_locks_the_ledger_head_only_for_its_last_writes(
+    client, refunds, django_assert_max_num_queries
+):
+    """Every case opening queues on the one ledger-head row until COMMIT: it is taken last,
+    after the evaluation, the case, its history and its judgement points are written."""
+    with django_assert_max_num_queries(15) as captured:
+        response = post(client, gate_body(signals={"confidence": 0.2}))
+    assert response.status_code == 202
+    sql = [query["sql"] for query in captured.captured_queries]
+    [lock_at] = [i for i, s in enumerate(sql) if s.startswith("SELECT") and "audit_ledgerhead" in s]
+    after = sql[lock_at + 1 :]
+    assert after[0].startswith('INSERT INTO "audit_auditevent"')
+    assert after[1].startswith('UPDATE "audit_ledgerhead"')
+    # Then only the end of the transaction (savepoints inside the test's own transaction).
+    assert {s.split(" ")[0] for s in after[2:]} <= {"RELEASE", "COMMIT"}
+    assert any("oversight_case_judgement_points" in s for s in sql[:lock_at])
