@@ -23,7 +23,9 @@ journey by slug, same stamp); tests hold both paths to the same answers.
 
 import json
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.core.signals import request_started
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
+from django.dispatch import receiver
 
 from oversight.models import AISystem, AISystemAPIKey, Journey, JudgementPoint, TriggerCondition
 
@@ -110,6 +112,44 @@ def _sql(using: str, with_journey: bool) -> tuple[str, list]:
     return _compiled[key]
 
 
+# --- The connection's health check, done by this read on the API's paths ---------------------
+#
+# With CONN_HEALTH_CHECKS, Django pings a reused connection ("SELECT 1") before a request's first
+# statement: a round trip on every API call. On the API's paths that statement is always this
+# read (authentication comes first, and a request without a key reads nothing), and it is a
+# read outside any transaction: so Django's ping is skipped there, and should the read find the
+# connection dead, it reconnects and reads once more, which is what the ping would have led to.
+# A connection that dies later in the request fails as before (503, nothing written).
+
+API_PATH = "/api/v1/"
+
+
+@receiver(request_started, dispatch_uid="key_lookup_defers_the_health_check")
+def _defer_health_check(sender, environ=None, **kwargs) -> None:
+    if not (environ or {}).get("PATH_INFO", "").startswith(API_PATH):
+        return
+    for connection in connections.all(initialized_only=True):
+        if connection.health_check_enabled and not connection.health_check_done:
+            connection.health_check_done = True  # Django's ping: not this time
+            connection.health_check_deferred = True  # _fetch_one checks instead
+
+
+def _fetch_one(connection, sql: str, params: list):
+    deferred = getattr(connection, "health_check_deferred", False)
+    connection.health_check_deferred = False
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    except (OperationalError, InterfaceError):
+        if not deferred or connection.in_atomic_block:
+            raise
+    connection.close()  # died since its last request: a new connection, as the ping would
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
 def _instance(model, values: list, using: str):
     names = [field.attname for field in model._meta.concrete_fields]
     return model.from_db(using, names, values)
@@ -126,9 +166,7 @@ def read_key_and_journey(
     sql, converters = _sql(using, with_journey)
     connection = connections[using]
     params = [journey_slug, prefix, False] if with_journey else [prefix, False]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+    row = _fetch_one(connection, sql, params)
     if row is None:
         return None, None
     values = list(row)
