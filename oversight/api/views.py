@@ -19,6 +19,7 @@ from oversight.api.errors import PayloadTooLarge
 from oversight.api.idempotency import idempotent
 from oversight.api.key_lookup import journey_slug_in
 from oversight.api.parsers import GuardedJSONParser
+from oversight.api.plain_gate_body import plain_gate_request
 from oversight.api.query_parameters import (
     check_page_number,
     check_query_parameters,
@@ -213,18 +214,19 @@ class GateView(AISystemAPIView):
         return idempotent(request, self.ai_system, self._evaluate)
 
     def _evaluate(self) -> Response:
-        serializer = self.get_serializer(data=self.request.data)
-        serializer.is_valid(raise_exception=True)
-        try:
+        gate_request = plain_gate_request(self.request.data)  # None: the serializer reads it
+        if gate_request is None:
+            serializer = self.get_serializer(data=self.request.data)
+            serializer.is_valid(raise_exception=True)
             gate_request = serializer.to_gate_request()
+        try:
             result = evaluate_gate(
                 ai_system=self.ai_system,
                 request=gate_request,
                 journey=self._stamped_journey(gate_request.journey),
             )
         except UnknownJourney:
-            journey = serializer.validated_data["journey"]
-            self.refused_object = foreign_journey(self.ai_system, journey)
+            self.refused_object = foreign_journey(self.ai_system, gate_request.journey)
             raise
         body = {"route": result.route, "evaluation": str(result.evaluation.id)}
         if result.route == "automate":
