@@ -126,10 +126,10 @@ API_PATH = "/api/v1/"
 
 @receiver(request_started, dispatch_uid="key_lookup_defers_the_health_check")
 def _defer_health_check(sender, environ=None, **kwargs) -> None:
-    if not (environ or {}).get("PATH_INFO", "").startswith(API_PATH):
-        return
+    api = (environ or {}).get("PATH_INFO", "").startswith(API_PATH)
     for connection in connections.all(initialized_only=True):
-        if connection.health_check_enabled and not connection.health_check_done:
+        connection.health_check_deferred = False
+        if api and connection.health_check_enabled and not connection.health_check_done:
             connection.health_check_done = True  # Django's ping: not this time
             connection.health_check_deferred = True  # _fetch_one checks instead
 
