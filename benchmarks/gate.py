@@ -665,6 +665,43 @@ class CpuMeter:
         return reading
 
 
+class LockSampler(threading.Thread):
+    """Samples the benchmark database's sessions every 20 ms: how many are running a statement
+    and how many of those wait for a lock (a row lock: the ledger head, for case openings).
+    Samples count for the slice named in `kind` (set by drive() as each slice starts)."""
+
+    def __init__(self, database_url: str):
+        super().__init__(daemon=True)
+        self.database_url = database_url
+        self.kind: str | None = None
+        self.samples: dict[str, list[int]] = {}  # kind -> [samples, active, waiting on a lock]
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            while not self.done.wait(0.02):
+                kind = self.kind
+                if kind is None:
+                    continue
+                active, waiting = conn.execute(
+                    "SELECT count(*) FILTER (WHERE state = 'active'), "
+                    "count(*) FILTER (WHERE state = 'active' AND wait_event_type = 'Lock') "
+                    "FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid()"
+                ).fetchone()
+                counts = self.samples.setdefault(kind, [0, 0, 0])
+                counts[0] += 1
+                counts[1] += active
+                counts[2] += waiting
+
+    def mean(self, kind: str) -> tuple[float, float]:
+        """Mean (running, waiting on a lock) sessions during the kind's slices."""
+        samples, active, waiting = self.samples.get(kind, [0, 0, 0])
+        return (active / samples, waiting / samples) if samples else (0.0, 0.0)
+
+
 def drive(
     server_pids: list[int], base_urls: dict[str, str], api_key: str, args
 ) -> tuple[dict, dict[str, int]]:
@@ -687,6 +724,7 @@ def drive(
         flush=True,
     )
     loader.start()
+    sampler = LockSampler(args.database_url)
     try:
         meter = CpuMeter(server_pids, loader.pid, args.database_url)
         previous = meter.read()
@@ -695,7 +733,9 @@ def drive(
             for kind in KINDS
         }
         answered = {"evaluations": 0, "cases": 0, "bare_rows": 0}  # what must have been written
+        sampler.start()
         for index, (kind, seconds) in enumerate(plan):
+            sampler.kind = kind if index >= len(KINDS) else None
             try:
                 out = results.get(timeout=seconds + 120)
             except queue.Empty:
@@ -723,9 +763,13 @@ def drive(
             print(f"  {kind:<14} {ok / out['seconds']:6.0f} req/s", flush=True)
         loader.join(timeout=30)
     finally:
+        sampler.done.set()
         if loader.is_alive():
             loader.terminate()
-    return {kind: _summarise(total) for kind, total in totals.items()}, answered
+    summaries = {kind: _summarise(total) for kind, total in totals.items()}
+    for kind, summary in summaries.items():
+        summary["sessions"] = sampler.mean(kind)
+    return summaries, answered
 
 
 def _summarise(total: dict) -> dict:
@@ -854,6 +898,13 @@ def print_report(facts, queries, measured, rows, expected) -> None:
     busy = ", ".join(f"{measured[k]['busy_pct']:.0f}%" for k in KINDS)
     other = ", ".join(f"{measured[k]['other_pct']:.0f}%" for k in KINDS)
     print(f"  machine CPU busy during each: {busy}; of it outside these processes: {other}")
+    sessions = ", ".join(
+        f"{measured[k]['sessions'][0]:.1f} ({measured[k]['sessions'][1]:.1f})" for k in KINDS
+    )
+    print(
+        f"  database sessions running a statement, mean of 20 ms samples (of them waiting on a "
+        f"lock): {sessions}"
+    )
     worst = max(KINDS, key=lambda k: measured[k]["other_pct"])
     if measured[worst]["other_pct"] > OTHER_CPU_WARNING:
         names = ", ".join(f"{c} {pct:.0f}%" for c, pct in measured[worst]["competitors"].items())
