@@ -16,9 +16,10 @@ used while the stamp matches). They are read in one statement:
 so an automating call costs this read and its INSERT. The rows become model instances exactly
 as the ORM would make them (each column through the backend's and the field's converters).
 
-This is the same lookup as `AISystemKeyAuthentication`'s ORM query (key by prefix, not revoked,
-with its system) plus the same journey lookup as `rulebook.find_stamped_journey` (the system's
-journey by slug, same stamp); tests hold both paths to the same answers.
+This is the same lookup as the ORM's `AISystemAPIKey.objects.select_related("ai_system")
+.filter(prefix=..., revoked=False)` plus the same journey lookup as
+`rulebook.find_stamped_journey` (the system's journey by slug, same stamp); tests
+(tests/oversight/api/test_gate_one_read.py) hold them to the same rows.
 """
 
 import json
@@ -31,7 +32,7 @@ from oversight.models import AISystem, AISystemAPIKey, Journey, JudgementPoint, 
 
 STAMP_NAMES = ("rules_points", "rules_versions", "rules_updated", "rules_conditions")
 
-_compiled: dict[tuple[str, str], tuple[str, list]] = {}
+_compiled: dict[tuple[str, str, bool], tuple[str, list]] = {}
 
 
 def journey_slug_in(body: bytes) -> str | None:
