@@ -1,15 +1,16 @@
 """Middleware for the pages that the API for AI systems does not need, skipped on its paths.
 
 The API under `API_PATH` authenticates every request by its key (no session, no cookie, no
-form), answers JSON and writes no history row with a person on it. Sessions, CSRF, the session
-user, two-factor sign-in, messages and the history request do nothing there but cost time on
-every call, so each is wrapped by `site_only`: on the API's paths the request goes straight to
+form), answers JSON and writes no history row with a person on it. Sessions, the session user,
+two-factor sign-in, messages and the history request do nothing there but cost time on every
+call, so each is wrapped by `site_only`: on the API's paths the request goes straight to
 the next layer; on every other path (the admin, /api/docs/ and /api/schema/, which sign staff
 in) it runs as before.
 
 The security headers (SecurityMiddleware, X-Frame-Options, Content-Security-Policy), the request
-id and JSON errors, CommonMiddleware and django-axes (its check wants it by name; on a request
-that is not a login it only reads one attribute) stay on every path.
+id and JSON errors and CommonMiddleware stay on every path, and so do two that checks look for
+by name: CSRF (`check --deploy`; the API's views are exempt from it) and django-axes (on a
+request that is not a login it only reads one attribute).
 """
 
 from django.utils.module_loading import import_string
@@ -72,7 +73,6 @@ def _site_only_factory(factory):
 
 
 SessionMiddleware = site_only("django.contrib.sessions.middleware.SessionMiddleware")
-CsrfViewMiddleware = site_only("django.middleware.csrf.CsrfViewMiddleware")
 AuthenticationMiddleware = site_only("django.contrib.auth.middleware.AuthenticationMiddleware")
 OTPMiddleware = site_only("django_otp.middleware.OTPMiddleware")
 TwoFactorRequiredMiddleware = site_only("accounts.middleware.TwoFactorRequiredMiddleware")

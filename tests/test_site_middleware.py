@@ -1,4 +1,4 @@
-"""The pages' middleware (sessions, CSRF, sign-in, two-factor, messages, history user) is
+"""The pages' middleware (sessions, sign-in, two-factor, messages, history user) is
 skipped on the API's /api/v1/ paths and runs everywhere else (hitl_project/site_middleware.py)."""
 
 import pytest
@@ -74,6 +74,6 @@ def test_an_api_post_needs_no_csrf_token_with_a_session_either(half_signed_in, a
 
 def test_the_wrapped_classes_are_still_what_django_and_the_admin_check_for():
     wrapped = [path for path in settings.MIDDLEWARE if path.startswith("hitl_project.site_")]
-    assert len(wrapped) == 7
+    assert len(wrapped) == 6
     session = import_string("hitl_project.site_middleware.SessionMiddleware")
     assert issubclass(session, SessionMiddleware)
