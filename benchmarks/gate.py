@@ -1,4 +1,4 @@
-"""Throughput of POST /api/v1/gate/ against a trivial authenticated endpoint, same server.
+"""Throughput of POST /api/v1/gate/ against the product's ping and two bare DRF endpoints.
 
     .venv/bin/python benchmarks/gate.py            # or: make bench (runs every benchmark)
 
@@ -10,12 +10,15 @@ What it does, in order:
 3. in-process (django.test.Client + CaptureQueriesContext), counts the SQL queries of one call
    to GET /api/v1/ping/ (the trivial endpoint, the ceiling), a gate call that automates and a
    gate call routed to a person, and times each query;
-4. starts gunicorn on 127.0.0.1 (DEBUG off, one settings module, one API key for every endpoint)
-   and drives it from a separate load process over keep-alive connections: a warm-up, then the
-   ping endpoint, the gate with bodies that automate, and the gate with a 90 % automate / 10 %
-   to-a-person mix, interleaved in --rounds slices so background load hits all three alike;
-5. prints requests/s, p50/p99 latency, errors and CPU per request for each, the gate/ping
-   throughput ratio against the target (>= 0.5), stops gunicorn and drops the database.
+4. starts two gunicorns on 127.0.0.1 with the same options (DEBUG off): the product, and the
+   bare endpoints of benchmarks/bare (minimal settings, Django's default middleware, no auth:
+   a DRF view answering {"ok": true} and one that INSERTs one row with one SQL statement), and
+   drives them from a separate load process over keep-alive connections: a warm-up, then the
+   five rows (bare view, bare insert, ping, gate that automates, gate that opens a case with
+   8 callers on 8 journeys) interleaved in --rounds slices so background load hits all alike;
+5. prints requests/s, p50/p99 latency, errors and CPU per request for each and the ratios of
+   issue #17's targets, checks every row the answers promise was written, stops both servers
+   and drops the database.
 
 Exit status: 0 when the run completed without errors (the target is reported, not enforced),
 1 on errors, 2 when PostgreSQL cannot be reached.
@@ -47,13 +50,14 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/hitl_bench"
-TARGET_RATIO = 0.5
 RUN_LOCK = 0x6761746562656E63  # pg advisory lock key ("gatebenc")
 OTHER_CPU_WARNING = 10  # % of the machine's CPU used outside the benchmark's processes
 HOST = "127.0.0.1"
 PING_PATH = "/api/v1/ping/"
 GATE_PATH = "/api/v1/gate/"
-HUMAN_SHARE_EVERY = 10  # the mixed phase sends every 10th call with a body that needs a person
+BARE_OK_PATH = "/bare/ok/"  # benchmarks/bare: the floor, outside the product
+BARE_INSERT_PATH = "/bare/insert/"
+BARE_TABLE = "bench_bare_row"
 START_HINT = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 
 # A refund the journey lets through: confident, calm, small, reversible, context complete, and
@@ -77,6 +81,12 @@ HUMAN_BODY = {
     "action": {"type": "refund", "amount": "620.00", "currency": "EUR", "irreversible": False},
     "signals": {**AUTOMATE_BODY["signals"], "confidence": 0.58},
 }
+CASE_JOURNEYS = 8  # the case-opening row: one journey per concurrent caller
+
+
+def case_body(caller: int) -> dict:
+    """A call that opens a case on journey cases-<n>, n from the caller's number."""
+    return {**HUMAN_BODY, "journey": f"cases-{caller % CASE_JOURNEYS + 1}"}
 
 
 # --------------------------------------------------------------------------- database
@@ -172,8 +182,32 @@ def server_env(database_url: str) -> dict[str, str]:
         SECURE_SSL_REDIRECT="0",
         LOG_LEVEL="WARNING",
         PYTHONDONTWRITEBYTECODE="1",
+        # Required with DEBUG off (oversight.E010); no report is signed during the run.
+        REPORT_SIGNING_GENERATE_DEV_CERT="1",
+        REPORT_SIGNING_DEV_DIR=str(Path(tempfile.gettempdir()) / "hitl-bench-report-signing"),
     )
     return env
+
+
+def bare_env(env: dict[str, str]) -> dict[str, str]:
+    """The bare endpoints' server (benchmarks/bare): same database and secret, own settings."""
+    paths = [str(ROOT / "benchmarks"), str(ROOT), env.get("PYTHONPATH", "")]
+    return {
+        **env,
+        "DJANGO_SETTINGS_MODULE": "bare.settings",
+        "PYTHONPATH": os.pathsep.join(filter(None, paths)),
+    }
+
+
+def create_bare_table() -> None:
+    """The table the bare INSERT view writes to: an id, a time and the body, like a small log."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE {BARE_TABLE} (id bigserial PRIMARY KEY, "
+            "created_at timestamptz NOT NULL DEFAULT now(), body jsonb NOT NULL)"
+        )
 
 
 def migrate(env: dict[str, str]) -> None:
@@ -256,6 +290,21 @@ def seed() -> str:
                 value=value[0] if value else None,
                 position=position,
             )
+    # Eight journeys for the case-opening row: one per concurrent caller, each routing every
+    # call to a person, so the callers contend only on what all case openings share.
+    for number in range(1, CASE_JOURNEYS + 1):
+        case_journey = Journey.objects.create(
+            ai_system=system, slug=f"cases-{number}", name=f"Cases {number}"
+        )
+        point = JudgementPoint.objects.create(
+            journey=case_journey,
+            slug="low-confidence",
+            name="Low confidence",
+            required_level=reviewer,
+        )
+        TriggerCondition.objects.create(
+            judgement_point=point, signal="confidence", operator="lt", value=0.7, position=0
+        )
     _, plain = create_api_key(ai_system=system, name="benchmark", actor=Actor.system("benchmark"))
     return plain
 
@@ -280,6 +329,9 @@ _NOT_WRAPPED = ("BEGIN", "COMMIT", "ROLLBACK")
 
 def _short_sql(sql: str) -> str:
     sql = " ".join(sql.split())
+    if '"oversight_aisystemapikey" k ' in sql:  # oversight.api.key_lookup
+        with_journey = '"oversight_journey" j ' in sql
+        return "SELECT … key, AI system" + (", journey + rules stamp (one read)" * with_journey)
     head = sql.split(" WHERE ")[0]
     if head.startswith("SELECT "):
         return "SELECT … " + head[head.find(" FROM ") + 1 :][:62]
@@ -298,6 +350,7 @@ def measure_in_process(api_key: str, calls: int) -> tuple[dict, dict[str, int]]:
         "ping": (200, lambda: client.get(PING_PATH)),
         "gate_automate": (200, lambda: client.post(GATE_PATH, AUTOMATE_BODY, "application/json")),
         "gate_human": (202, lambda: client.post(GATE_PATH, HUMAN_BODY, "application/json")),
+        "gate_case": (202, lambda: client.post(GATE_PATH, case_body(0), "application/json")),
         "gate_idempotent": (
             200,
             lambda: client.post(
@@ -337,7 +390,7 @@ def measure_in_process(api_key: str, calls: int) -> tuple[dict, dict[str, int]]:
             "per_query_ms": per_query,
         }
     connection.close()
-    made = {"evaluations": 3 * (calls + 2), "cases": calls + 2}  # 3 gate senders, 1 to a person
+    made = {"evaluations": 4 * (calls + 2), "cases": 2 * (calls + 2)}  # 4 gate senders, 2 cases
     return result, made
 
 
@@ -369,6 +422,9 @@ def count_rows() -> dict[str, int]:
     from oversight.models import Case, GateEvaluation
 
     counts = {"evaluations": GateEvaluation.objects.count(), "cases": Case.objects.count()}
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {BARE_TABLE}")  # noqa: S608 - a constant
+        counts["bare_rows"] = cursor.fetchone()[0]
     connection.close()
     return counts
 
@@ -376,9 +432,10 @@ def count_rows() -> dict[str, int]:
 # --------------------------------------------------------------------------- server
 
 
-def free_port() -> int:
+def free_port(wanted: int = 0) -> int:
+    """`wanted` if it is free (0: any free port)."""
     with socket.socket() as sock:
-        sock.bind((HOST, 0))
+        sock.bind((HOST, wanted))
         return sock.getsockname()[1]
 
 
@@ -389,10 +446,12 @@ def _gunicorn_help() -> str:
     return done.stdout
 
 
-def start_gunicorn(env, port, *, workers, threads, log_path) -> subprocess.Popen:
+def start_gunicorn(
+    env, port, *, workers, threads, log_path, app="hitl_project.wsgi:application"
+) -> subprocess.Popen:
     command = [
         str(BIN / "gunicorn"),
-        "hitl_project.wsgi:application",
+        app,
         "--bind",
         f"{HOST}:{port}",
         "--workers",
@@ -415,11 +474,13 @@ def start_gunicorn(env, port, *, workers, threads, log_path) -> subprocess.Popen
     )
 
 
-def wait_until_ready(proc: subprocess.Popen, port: int, api_key: str, log_path: Path) -> None:
+def wait_until_ready(
+    proc: subprocess.Popen, port: int, api_key: str, log_path: Path, path: str = PING_PATH
+) -> None:
     import requests
 
     deadline = time.monotonic() + 60
-    url = f"http://{HOST}:{port}{PING_PATH}"
+    url = f"http://{HOST}:{port}{path}"
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"gunicorn exited ({proc.returncode}):\n{log_path.read_text()}")
@@ -450,15 +511,16 @@ def stop(proc: subprocess.Popen | None) -> None:
 # --------------------------------------------------------------------------- load (own process)
 
 
-def _load_worker(base_url, api_key, kind, deadline, budget, out, lock, counter) -> None:
+def _load_worker(base_urls, api_key, kind, caller, deadline, budget, out, lock, counter) -> None:
     """One client connection (requests.Session, keep-alive) until the deadline or the budget."""
     import requests
 
     session = requests.Session()
     session.headers.update({"Authorization": f"Api-Key {api_key}"})
     automate = json.dumps(AUTOMATE_BODY).encode()
-    human = json.dumps(HUMAN_BODY).encode()
+    case = json.dumps(case_body(caller)).encode()
     json_header = {"Content-Type": "application/json"}
+    expected = 202 if kind == "gate_case" else 200
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     unexpected = 0
@@ -469,15 +531,23 @@ def _load_worker(base_url, api_key, kind, deadline, budget, out, lock, counter) 
                 break
             counter[0] += 1
         sent += 1
-        to_human = kind == "gate_mix" and sent % HUMAN_SHARE_EVERY == 0
         start = time.perf_counter()
         try:
-            if kind == "ping":
-                response = session.get(base_url + PING_PATH, timeout=10)
-            else:
-                body = human if to_human else automate
+            if kind == "bare_ok":
+                response = session.get(base_urls["bare"] + BARE_OK_PATH, timeout=10)
+            elif kind == "bare_insert":
                 response = session.post(
-                    base_url + GATE_PATH, data=body, headers=json_header, timeout=10
+                    base_urls["bare"] + BARE_INSERT_PATH,
+                    data=automate,
+                    headers=json_header,
+                    timeout=10,
+                )
+            elif kind == "ping":
+                response = session.get(base_urls["product"] + PING_PATH, timeout=10)
+            else:
+                body = case if kind == "gate_case" else automate
+                response = session.post(
+                    base_urls["product"] + GATE_PATH, data=body, headers=json_header, timeout=10
                 )
             code = response.status_code
             response.content  # noqa: B018 -- read the whole body before stopping the clock
@@ -485,7 +555,7 @@ def _load_worker(base_url, api_key, kind, deadline, budget, out, lock, counter) 
             code = 0  # connection error or timeout
         latencies.append(time.perf_counter() - start)
         statuses[code] = statuses.get(code, 0) + 1
-        if 200 <= code < 300 and code != (202 if to_human else 200):
+        if 200 <= code < 300 and code != expected:
             unexpected += 1
     session.close()
     with lock:
@@ -495,7 +565,7 @@ def _load_worker(base_url, api_key, kind, deadline, budget, out, lock, counter) 
             out["statuses"][code] = out["statuses"].get(code, 0) + n
 
 
-def run_load(base_url, api_key, plan, concurrency, budget, results) -> None:
+def run_load(base_urls, api_key, plan, concurrency, budget, results) -> None:
     """Entry point of the load process: runs the slices of the plan one after another.
 
     Each slice stops at its deadline or after `budget` requests, whichever comes first; every
@@ -505,12 +575,13 @@ def run_load(base_url, api_key, plan, concurrency, budget, results) -> None:
         out = {"latencies": [], "statuses": {}, "unexpected": 0}
         lock, counter = threading.Lock(), [0]
         start = time.perf_counter()
+        callers = CASE_JOURNEYS if kind == "gate_case" else concurrency
         threads = [
             threading.Thread(
                 target=_load_worker,
-                args=(base_url, api_key, kind, start + seconds, budget, out, lock, counter),
+                args=(base_urls, api_key, kind, n, start + seconds, budget, out, lock, counter),
             )
-            for _ in range(concurrency)
+            for n in range(callers)
         ]
         for thread in threads:
             thread.start()
@@ -547,13 +618,15 @@ class CpuMeter:
 
     GROUPS = ("gunicorn", "postgres", "load")
 
-    def __init__(self, server_pid: int, loader_pid: int, database_url: str):
-        self.server_pid, self.loader_pid, self.database_url = server_pid, loader_pid, database_url
+    def __init__(self, server_pids: list[int], loader_pid: int, database_url: str):
+        self.server_pids, self.loader_pid, self.database_url = server_pids, loader_pid, database_url
         self.seen: dict[int, tuple[str, float]] = {}
 
     def _pids(self) -> dict[str, list[int]]:
-        children = Path(f"/proc/{self.server_pid}/task/{self.server_pid}/children")
-        workers = [int(p) for p in children.read_text().split()] if children.exists() else []
+        servers = list(self.server_pids)
+        for pid in self.server_pids:
+            children = Path(f"/proc/{pid}/task/{pid}/children")
+            servers += [int(p) for p in children.read_text().split()] if children.exists() else []
         with _admin_connect(self.database_url) as conn:
             postgres = [
                 row[0]
@@ -564,7 +637,7 @@ class CpuMeter:
                 )
             ]
         return {
-            "gunicorn": [self.server_pid, *workers],
+            "gunicorn": servers,
             "postgres": postgres,
             "load": [self.loader_pid],
         }
@@ -593,7 +666,46 @@ class CpuMeter:
         return reading
 
 
-def drive(server_pid: int, base_url: str, api_key: str, args) -> tuple[dict, dict[str, int]]:
+class LockSampler(threading.Thread):
+    """Samples the benchmark database's sessions every 20 ms: how many are running a statement
+    and how many of those wait for a lock (a row lock: the ledger head, for case openings).
+    Samples count for the slice named in `kind` (set by drive() as each slice starts)."""
+
+    def __init__(self, database_url: str):
+        super().__init__(daemon=True)
+        self.database_url = database_url
+        self.kind: str | None = None
+        self.samples: dict[str, list[int]] = {}  # kind -> [samples, active, waiting on a lock]
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            while not self.done.wait(0.02):
+                kind = self.kind
+                if kind is None:
+                    continue
+                active, waiting = conn.execute(
+                    "SELECT count(*) FILTER (WHERE state = 'active'), "
+                    "count(*) FILTER (WHERE state = 'active' AND wait_event_type = 'Lock') "
+                    "FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid()"
+                ).fetchone()
+                counts = self.samples.setdefault(kind, [0, 0, 0])
+                counts[0] += 1
+                counts[1] += active
+                counts[2] += waiting
+
+    def mean(self, kind: str) -> tuple[float, float]:
+        """Mean (running, waiting on a lock) sessions during the kind's slices."""
+        samples, active, waiting = self.samples.get(kind, [0, 0, 0])
+        return (active / samples, waiting / samples) if samples else (0.0, 0.0)
+
+
+def drive(
+    server_pids: list[int], base_urls: dict[str, str], api_key: str, args
+) -> tuple[dict, dict[str, int]]:
     """Warm up, then run the interleaved slices from a separate process; returns the figures
     per endpoint and how many gate evaluations and cases the server's answers promise."""
     slice_seconds = args.seconds / args.rounds
@@ -603,24 +715,28 @@ def drive(server_pid: int, base_url: str, api_key: str, args) -> tuple[dict, dic
     results = context.Queue()
     loader = context.Process(
         target=run_load,
-        args=(base_url, api_key, plan, args.concurrency, args.max_requests, results),
+        args=(base_urls, api_key, plan, args.concurrency, args.max_requests, results),
         daemon=True,
     )
     print(
         f"Load: {args.warmup:g} s warm-up per endpoint, then {args.rounds} rounds of "
-        f"{slice_seconds:.3g} s per endpoint, {args.concurrency} connections …",
+        f"{slice_seconds:.3g} s per endpoint, {args.concurrency} connections "
+        f"({CASE_JOURNEYS} callers on {CASE_JOURNEYS} journeys for the cases) …",
         flush=True,
     )
     loader.start()
+    sampler = LockSampler(args.database_url)
     try:
-        meter = CpuMeter(server_pid, loader.pid, args.database_url)
+        meter = CpuMeter(server_pids, loader.pid, args.database_url)
         previous = meter.read()
         totals = {
             kind: {"latencies": [], "statuses": {}, "unexpected": 0, "seconds": 0.0, "cpu": {}}
             for kind in KINDS
         }
-        answered = {"evaluations": 0, "cases": 0}  # what the server must have written
+        answered = {"evaluations": 0, "cases": 0, "bare_rows": 0}  # what must have been written
+        sampler.start()
         for index, (kind, seconds) in enumerate(plan):
+            sampler.kind = kind if index >= len(KINDS) else None
             try:
                 out = results.get(timeout=seconds + 120)
             except queue.Empty:
@@ -628,11 +744,12 @@ def drive(server_pid: int, base_url: str, api_key: str, args) -> tuple[dict, dic
             reading = meter.read()
             used = {name: reading[name] - previous[name] for name in reading if name in previous}
             previous = reading
-            if kind != "ping":
-                answered["evaluations"] += sum(
-                    n for code, n in out["statuses"].items() if 200 <= code < 300
-                )
+            answered_ok = sum(n for code, n in out["statuses"].items() if 200 <= code < 300)
+            if kind.startswith("gate"):
+                answered["evaluations"] += answered_ok
                 answered["cases"] += out["statuses"].get(202, 0)
+            elif kind == "bare_insert":
+                answered["bare_rows"] += answered_ok
             if index < len(KINDS):  # warm-up: not counted
                 continue
             total = totals[kind]
@@ -647,9 +764,13 @@ def drive(server_pid: int, base_url: str, api_key: str, args) -> tuple[dict, dic
             print(f"  {kind:<14} {ok / out['seconds']:6.0f} req/s", flush=True)
         loader.join(timeout=30)
     finally:
+        sampler.done.set()
         if loader.is_alive():
             loader.terminate()
-    return {kind: _summarise(total) for kind, total in totals.items()}, answered
+    summaries = {kind: _summarise(total) for kind, total in totals.items()}
+    for kind, summary in summaries.items():
+        summary["sessions"] = sampler.mean(kind)
+    return summaries, answered
 
 
 def _summarise(total: dict) -> dict:
@@ -686,12 +807,21 @@ def _summarise(total: dict) -> dict:
 
 # --------------------------------------------------------------------------- report
 
-KINDS = ("ping", "gate_automate", "gate_mix")
+KINDS = ("bare_ok", "bare_insert", "ping", "gate_automate", "gate_case")
 LABELS = {
-    "ping": "GET  /api/v1/ping/   (ceiling)",
-    "gate_automate": "POST /api/v1/gate/   automate",
-    "gate_mix": "POST /api/v1/gate/   90/10 mix",
+    "bare_ok": "GET  bare DRF {ok: true}",
+    "bare_insert": "POST bare DRF, one INSERT",
+    "ping": "GET  /api/v1/ping/",
+    "gate_automate": "POST /api/v1/gate/ automate",
+    "gate_case": "POST /api/v1/gate/ opens case",
 }
+# (numerator, denominator, target): the issue's targets (#17), as throughput ratios.
+TARGETS = (
+    ("ping", "bare_ok", 0.5),
+    ("gate_automate", "ping", 0.5),
+    ("gate_automate", "bare_insert", 0.5),
+    ("gate_case", "bare_insert", 0.25),
+)
 
 
 def machine_facts(pg_version: str, args, load_before) -> list[tuple[str, str]]:
@@ -737,6 +867,7 @@ def print_report(facts, queries, measured, rows, expected) -> None:
         "ping": "GET  /api/v1/ping/",
         "gate_automate": "POST /api/v1/gate/ → automate",
         "gate_human": "POST /api/v1/gate/ → person",
+        "gate_case": "… → person, one-point journey",
         "gate_idempotent": "… → automate, Idempotency-Key",
     }
     for name, label in labels.items():
@@ -768,6 +899,13 @@ def print_report(facts, queries, measured, rows, expected) -> None:
     busy = ", ".join(f"{measured[k]['busy_pct']:.0f}%" for k in KINDS)
     other = ", ".join(f"{measured[k]['other_pct']:.0f}%" for k in KINDS)
     print(f"  machine CPU busy during each: {busy}; of it outside these processes: {other}")
+    sessions = ", ".join(
+        f"{measured[k]['sessions'][0]:.1f} ({measured[k]['sessions'][1]:.1f})" for k in KINDS
+    )
+    print(
+        f"  database sessions running a statement, mean of 20 ms samples (of them waiting on a "
+        f"lock): {sessions}"
+    )
     worst = max(KINDS, key=lambda k: measured[k]["other_pct"])
     if measured[worst]["other_pct"] > OTHER_CPU_WARNING:
         names = ", ".join(f"{c} {pct:.0f}%" for c, pct in measured[worst]["competitors"].items())
@@ -777,22 +915,27 @@ def print_report(facts, queries, measured, rows, expected) -> None:
             "rerun on a quiet machine."
         )
     print()
-    ping = measured["ping"]
-    server_ping = ping["cpu_ms"]["gunicorn"] + ping["cpu_ms"]["postgres"]
-    for kind in ("gate_automate", "gate_mix"):
-        m = measured[kind]
-        ratio = m["rps"] / ping["rps"] if ping["rps"] else 0.0
-        server = m["cpu_ms"]["gunicorn"] + m["cpu_ms"]["postgres"]
-        verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
-        short = "automate" if kind == "gate_automate" else "90/10 mix"
+    print("Ratios of throughput in this run (the issue's targets):")
+    for top, bottom, target in TARGETS:
+        ratio = measured[top]["rps"] / measured[bottom]["rps"] if measured[bottom]["rps"] else 0.0
+        cpu = {
+            k: measured[k]["cpu_ms"]["gunicorn"] + measured[k]["cpu_ms"]["postgres"]
+            for k in (top, bottom)
+        }
+        verdict = "met" if ratio >= target else "NOT met"
         print(
-            f"  {short:<9} gate/ping throughput {ratio:.2f} (target >= {TARGET_RATIO}: {verdict}); "
-            f"server CPU per call {server:.1f} ms vs {server_ping:.1f} ms for ping"
+            f"  {LABELS[top].strip():<30} / {LABELS[bottom].strip():<30} {ratio:5.2f} "
+            f"(target >= {target}: {verdict}); server CPU per call {cpu[top]:.1f} vs "
+            f"{cpu[bottom]:.1f} ms"
         )
     checks = [
         f"{rows[name]} {label} (expected {expected[name]}: "
         f"{'ok' if rows[name] == expected[name] else 'MISMATCH'})"
-        for name, label in (("evaluations", "gate evaluations"), ("cases", "cases"))
+        for name, label in (
+            ("evaluations", "gate evaluations"),
+            ("cases", "cases"),
+            ("bare_rows", "bare rows"),
+        )
     ]
     print(f"  rows written in the whole run: {'; '.join(checks)}")
     for kind in KINDS:
@@ -818,7 +961,13 @@ def parse_args(argv=None):
     parser.add_argument("--seconds", type=float, default=15, help="measured seconds per endpoint")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved slices per endpoint")
     parser.add_argument("--warmup", type=float, default=3, help="warm-up seconds per endpoint")
-    parser.add_argument("--concurrency", type=int, default=4, help="keep-alive connections")
+    parser.add_argument("--concurrency", type=int, default=8, help="keep-alive connections")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        help="the product's server port (the bare server takes the next one); 0: any free ports",
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument(
         "--threads", type=int, default=4, help="threads per worker (1 = sync workers)"
@@ -886,13 +1035,29 @@ def main(argv=None) -> int:
         queries, expected = measure_in_process(api_key, args.in_process_calls)
         if args.profile:
             expected["evaluations"] += profile_gate(api_key, args.profile)
+        expected["bare_rows"] = 0
+        create_bare_table()
 
-        port = free_port()
+        port = free_port(args.port)
         server = start_gunicorn(
             env, port, workers=args.workers, threads=args.threads, log_path=log_path
         )
         wait_until_ready(server, port, api_key, log_path)
-        measured, answered = drive(server.pid, f"http://{HOST}:{port}", api_key, args)
+        bare_port = free_port(args.port + 1 if args.port else 0)
+        bare = start_gunicorn(
+            bare_env(env),
+            bare_port,
+            workers=args.workers,
+            threads=args.threads,
+            log_path=log_path,
+            app="bare.wsgi:application",
+        )
+        try:
+            wait_until_ready(bare, bare_port, api_key, log_path, path=BARE_OK_PATH)
+            base_urls = {"product": f"http://{HOST}:{port}", "bare": f"http://{HOST}:{bare_port}"}
+            measured, answered = drive([server.pid, bare.pid], base_urls, api_key, args)
+        finally:
+            stop(bare)
         stop(server)
         server = None
         rows = count_rows()

@@ -62,6 +62,10 @@ def django_env(database_url: str) -> dict:
         # Required with DEBUG off (audit.E002): a fixed benchmark-only ledger signing key.
         "LEDGER_SIGNING_KEY": os.environ.get("LEDGER_SIGNING_KEY")
         or "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        # Required with DEBUG off (oversight.E010): reports are signed; a throw-away demo
+        # certificate, made on first use outside the checkout.
+        "REPORT_SIGNING_GENERATE_DEV_CERT": "1",
+        "REPORT_SIGNING_DEV_DIR": str(Path(tempfile.gettempdir()) / "hitl-bench-report-signing"),
     }
 
 

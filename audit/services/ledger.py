@@ -129,13 +129,18 @@ def append_event(
 
     Runs in (or joins) a transaction and locks the ledger head, so concurrent appends queue up
     and the chain never forks. Call it inside the service's transaction: if the state change
-    rolls back, so does its event.
+    rolls back, so does its event. Call it as the service's last write: the head stays locked
+    until that transaction commits, and every other append waits for it.
+
+    Inside a transaction it joins it without a savepoint (a failed append fails the whole
+    transaction, as it must: a state change is never kept without its event), which spares two
+    round trips, one of them while the head is locked.
     """
     if obj is not None:
         object_type = obj._meta.label_lower
         object_id = str(obj.pk)
     payload = _normalise(payload or {})
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         head, _ = LedgerHead.objects.select_for_update().get_or_create(
             singleton=1, defaults={"sequence": 0, "hash": GENESIS_HASH}
         )

@@ -8,6 +8,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework_api_key.crypto import KeyGenerator
 from rest_framework_api_key.permissions import KeyParser
 
+from oversight.api.key_lookup import read_key_and_journey
 from oversight.models import AISystem, AISystemAPIKey
 
 KEYWORD = "Api-Key"
@@ -31,7 +32,11 @@ class AISystemKeyAuthentication(BaseAuthentication):
     """`Authorization: Api-Key <key>`; revoked or expired keys and inactive systems are refused.
 
     Keys are looked up by their public prefix and checked against the stored hash; the key
-    itself is never logged.
+    itself is never logged. The key is read on every request (a revocation takes effect on the
+    next call). A view that names a journey in its body (the gate) sets `request.journey_hint`
+    before authentication; the journey is then read in the same query as the key
+    (`oversight.api.key_lookup`) and left on `request.stamped_journey` as (slug, journey or
+    None). The key's checks are the same either way.
     """
 
     def authenticate(self, request):
@@ -39,11 +44,10 @@ class AISystemKeyAuthentication(BaseAuthentication):
         if not key:
             return None
         prefix, _, _ = key.partition(".")
-        api_key = (
-            AISystemAPIKey.objects.select_related("ai_system")
-            .filter(prefix=prefix, revoked=False)
-            .first()
-        )
+        hint = getattr(request, "journey_hint", None)
+        api_key, journey = read_key_and_journey(prefix=prefix, journey_slug=hint)
+        if hint is not None:
+            request.stamped_journey = (hint, journey)
         if api_key is None or not _generator.verify(key, api_key.hashed_key):
             raise exceptions.AuthenticationFailed("The API key is unknown or has been revoked.")
         if api_key.has_expired:

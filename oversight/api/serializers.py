@@ -74,26 +74,32 @@ class SignalsField(serializers.JSONField):
             raise serializers.ValidationError("Send signals as a flat JSON object.")
         if len(data) > MAX_SIGNALS:
             raise serializers.ValidationError(f"At most {MAX_SIGNALS} signals per call.")
-        errors = []
-        for name, value in data.items():
-            if not SIGNAL_NAME.match(name):
-                errors.append(f"{name!r}: names are snake_case, e.g. recent_fraud_attempts.")
-            elif isinstance(value, bool | int | float):
-                if isinstance(value, float) and value != value:  # NaN never reaches here
-                    errors.append(f"{name}: not a number.")
-            elif isinstance(value, str):
-                if len(value) > MAX_TEXT:
-                    errors.append(f"{name}: texts are at most {MAX_TEXT} characters.")
-            elif isinstance(value, list):
-                if len(value) > MAX_LIST_ITEMS or not all(
-                    isinstance(item, str) and len(item) <= MAX_TEXT for item in value
-                ):
-                    errors.append(f"{name}: lists hold at most {MAX_LIST_ITEMS} texts.")
-            else:
-                errors.append(f"{name}: use a number, true/false, a text or a list of texts.")
+        errors = signal_problems(data)
         if errors:
             raise serializers.ValidationError(errors)
         return data
+
+
+def signal_problems(data: dict) -> list[str]:
+    """What is wrong with each signal of a flat object (names, types, sizes); [] if nothing."""
+    errors = []
+    for name, value in data.items():
+        if not SIGNAL_NAME.match(name):
+            errors.append(f"{name!r}: names are snake_case, e.g. recent_fraud_attempts.")
+        elif isinstance(value, bool | int | float):
+            if isinstance(value, float) and value != value:  # NaN never reaches here
+                errors.append(f"{name}: not a number.")
+        elif isinstance(value, str):
+            if len(value) > MAX_TEXT:
+                errors.append(f"{name}: texts are at most {MAX_TEXT} characters.")
+        elif isinstance(value, list):
+            if len(value) > MAX_LIST_ITEMS or not all(
+                isinstance(item, str) and len(item) <= MAX_TEXT for item in value
+            ):
+                errors.append(f"{name}: lists hold at most {MAX_LIST_ITEMS} texts.")
+        else:
+            errors.append(f"{name}: use a number, true/false, a text or a list of texts.")
+    return errors
 
 
 class ObjectField(serializers.JSONField):

@@ -17,7 +17,9 @@ from rest_framework.response import Response
 from oversight.api.authentication import AISystemKeyAuthentication, IsAISystem
 from oversight.api.errors import PayloadTooLarge
 from oversight.api.idempotency import idempotent
+from oversight.api.key_lookup import journey_slug_in
 from oversight.api.parsers import GuardedJSONParser
+from oversight.api.plain_gate_body import plain_gate_request
 from oversight.api.query_parameters import (
     check_page_number,
     check_query_parameters,
@@ -162,7 +164,19 @@ class JourneyListView(AISystemAPIView):
 
 
 class GateView(AISystemAPIView):
+    """The gate. Its key and its journey (with the rules' stamp) are read in one query: the
+    journey named in the body is handed to authentication as a hint (`key_lookup`), and used
+    only if it is the slug the serializer then validates."""
+
     serializer_class = GateRequestSerializer
+
+    def perform_authentication(self, request):
+        request.journey_hint = journey_slug_in(request.body)
+        super().perform_authentication(request)
+
+    def _stamped_journey(self, slug: str):
+        hint, journey = getattr(self.request, "stamped_journey", (None, None))
+        return journey if hint == slug else None
 
     @extend_schema(
         summary="May I proceed?",
@@ -200,13 +214,19 @@ class GateView(AISystemAPIView):
         return idempotent(request, self.ai_system, self._evaluate)
 
     def _evaluate(self) -> Response:
-        serializer = self.get_serializer(data=self.request.data)
-        serializer.is_valid(raise_exception=True)
+        gate_request = plain_gate_request(self.request.data)  # None: the serializer reads it
+        if gate_request is None:
+            serializer = self.get_serializer(data=self.request.data)
+            serializer.is_valid(raise_exception=True)
+            gate_request = serializer.to_gate_request()
         try:
-            result = evaluate_gate(ai_system=self.ai_system, request=serializer.to_gate_request())
+            result = evaluate_gate(
+                ai_system=self.ai_system,
+                request=gate_request,
+                journey=self._stamped_journey(gate_request.journey),
+            )
         except UnknownJourney:
-            journey = serializer.validated_data["journey"]
-            self.refused_object = foreign_journey(self.ai_system, journey)
+            self.refused_object = foreign_journey(self.ai_system, gate_request.journey)
             raise
         body = {"route": result.route, "evaluation": str(result.evaluation.id)}
         if result.route == "automate":

@@ -92,6 +92,15 @@ def find_journey(*, ai_system: AISystem, slug: str) -> Journey:
     return journey
 
 
+def _is_stamped_journey_of(journey: Journey | None, ai_system: AISystem, slug: str) -> bool:
+    return (
+        journey is not None
+        and journey.ai_system_id == ai_system.pk
+        and journey.slug == slug
+        and hasattr(journey, "rules_points")
+    )
+
+
 def active_points(journey: Journey) -> tuple[Rule, ...]:
     """The journey's active judgement points as the gate judges by them (see rulebook)."""
     return rules_for(journey)
@@ -154,8 +163,14 @@ def _sampling_rate(journey: Journey, points: tuple[Rule, ...]) -> Decimal:
     return max([journey.sampling_rate, *(p.sampling_rate for p in points)])
 
 
-def evaluate_gate(*, ai_system: AISystem, request: GateRequest) -> GateResult:
+def evaluate_gate(
+    *, ai_system: AISystem, request: GateRequest, journey: Journey | None = None
+) -> GateResult:
     """Answer one "may I proceed?" call and record it.
+
+    `journey`: the journey of `request`, if the caller already read it with its rules' stamp
+    (`rulebook.with_rules_stamp`; the API reads it in the same query as the key). Used only if
+    it is that system's journey with that slug; otherwise it is looked up here.
 
     Rules: the journey must belong to the calling AI system; signals are type-checked against
     the conditions that read them; the server's signals override same-named ones sent by the
@@ -164,7 +179,8 @@ def evaluate_gate(*, ai_system: AISystem, request: GateRequest) -> GateResult:
     and so does a journey in shadow mode (route reason "shadow": the case measures the AI);
     otherwise a sampled share of automated calls opens a non-blocking sample-audit case.
     """
-    journey = find_journey(ai_system=ai_system, slug=request.journey)
+    if not _is_stamped_journey_of(journey, ai_system, request.journey):
+        journey = find_journey(ai_system=ai_system, slug=request.journey)
     check_callback_url(request.callback_url)  # the SSRF policy, for callers other than the API
     points = active_points(journey)
     check_signal_types(points, request.signals)
@@ -281,9 +297,8 @@ def _open_case(
         confidence_reasons=reasons,
         evaluation=evaluation,
         opened_at=evaluation.created_at,
+        judgement_points=points,
     )
-    if points:
-        case.judgement_points.add(*points)
     return case
 
 
@@ -301,8 +316,14 @@ def open_case(
     confidence_reasons: list[str] | None = None,
     evaluation: GateEvaluation | None = None,
     opened_at: datetime.datetime | None = None,
+    judgement_points: list[JudgementPoint] | None = None,
 ) -> Case:
-    """Create a case and its ledger entry; runs inside the caller's transaction."""
+    """Create a case and its ledger entry; runs inside the caller's transaction.
+
+    The ledger event is the last write: appending it locks the ledger head until the
+    transaction commits, so everything else is written before, and the lock is held only for
+    the event's INSERT, the head's UPDATE and the COMMIT (docs/performance.md).
+    """
     confidence = request.signals.get("confidence")
     case = Case(
         journey=journey,
@@ -330,6 +351,8 @@ def open_case(
     case._change_reason = f"Opened through the API by AI system {ai_system.slug}"
     case.save()
     del case._change_reason  # the reason of this save only: later saves give their own
+    if judgement_points:
+        case.judgement_points.add(*judgement_points)
     append_event(
         actor=Actor.for_ai_system(ai_system),
         action="case.opened",

@@ -111,3 +111,28 @@ def test_an_admin_page_whose_connection_was_killed_answers_503_with_retry_after(
     assert "The database connection was lost" in response.content.decode()
     request_starts()
     assert browser.get("/admin/").status_code == 200
+
+
+def test_an_api_call_sends_no_health_check_ping_the_key_read_checks_instead(
+    postgres_only, client, refunds, health_checks, monkeypatch
+):
+    """Django's health check costs a round trip ("SELECT 1") per request; on the API's paths
+    the key read, always the first statement, stands in for it (test above: a dead connection
+    is still replaced). Pages keep Django's ping."""
+    health_checks(True)
+    pings = []
+    original = connection.is_usable
+    monkeypatch.setattr(connection, "is_usable", lambda: pings.append(1) or original())
+
+    request_starts()
+    assert client.post(URL, gate_body(), format="json").status_code == 200
+    request_starts()
+    assert client.get("/api/v1/ping/").status_code == 200
+    assert pings == []
+
+    browser = Client()
+    browser.force_login(SuperUserFactory())
+    request_starts()
+    pings.clear()
+    assert browser.get("/admin/").status_code == 200
+    assert pings == [1]
