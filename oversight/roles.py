@@ -97,6 +97,7 @@ ROLE_ADMIN_LINKS: dict[str, frozenset[str]] = {
             "oversight.Guardrail",
             "oversight.Case",
             "oversight.Decision",
+            "oversight.Incident",
             "literacy.TrainingCompletion",
             "literacy.TrainingRequirement",
             "auth.User",
@@ -107,6 +108,7 @@ ROLE_ADMIN_LINKS: dict[str, frozenset[str]] = {
         {
             "oversight.ReportRequest",
             "oversight.IssuedReport",
+            "oversight.Incident",
             "audit.AuditEvent",
             "oversight.AuthorityGrant",
             "oversight.Case",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from audit.services.ledger import Actor, append_event
 from oversight.demo.records import _Run, demo_id, save_dated
+from oversight.demo.story import story_exists
 from oversight.models import (
     Case,
     GateEvaluation,
@@ -185,6 +186,10 @@ def _suggestion(run: _Run) -> None:
 
 
 def _incidents(run: _Run) -> None:
+    """The incidents belong to the 90-day story: on a database seeded before the story they are
+    not added (as the story is not), so a re-run there creates nothing."""
+    if not story_exists():
+        return
     for spec in INCIDENTS:
         _one(run, spec)
     _suggestion(run)
