@@ -196,7 +196,7 @@ def reviewer_pictures(browser, base: str) -> None:
         page.locator("#decision-form textarea[name=rationale]").fill(
             "The fee was charged correctly: no refund."
         )
-        page.locator('#decision-form input[type="submit"]').first.click()
+        page.locator('#decision-form [type="submit"]').first.click()
         page.wait_for_load_state("load")
     need(page, "#decision-form", "refused-override.png").scroll_into_view_if_needed()
     save(page, "refused-override.png")
@@ -208,7 +208,7 @@ def reviewer_pictures(browser, base: str) -> None:
     page.locator("#decision-form textarea[name=rationale]").fill(
         "Checked the order: the proposal is right."
     )
-    page.locator('#decision-form input[type="submit"]').first.click()
+    page.locator('#decision-form [type="submit"]').first.click()
     page.wait_for_load_state("load")
     need(page, ".messagelist .success", "after-decision.png")
     save(page, "after-decision.png")
