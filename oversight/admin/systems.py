@@ -91,6 +91,7 @@ class JourneyAdmin(GoLiveAdminMixin, StableSlugMixin, HistoryAdmin):
                     "allow_pii_in_proposal",
                     "sampling_rate",
                     "default_sla_minutes",
+                    "approval_valid_minutes",
                 ]
             },
         ),

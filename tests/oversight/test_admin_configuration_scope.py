@@ -154,6 +154,7 @@ def journey_data(journey, **changes) -> dict:
         "required_context_keys": "[]",
         "sampling_rate": str(journey.sampling_rate),
         "default_sla_minutes": str(journey.default_sla_minutes),
+        "approval_valid_minutes": str(journey.approval_valid_minutes),
         # The version the page was loaded at (optimistic concurrency).
         "_loaded_version": history_token(journey),
         **changes,

@@ -54,6 +54,7 @@ def test_a_new_journey_joins_the_queue_of_system_wide_holders_at_once(client):
                 "required_context_keys": "[]",
                 "sampling_rate": "0",
                 "default_sla_minutes": "240",
+                "approval_valid_minutes": "1440",
             },
         )
         assert response.status_code == 302, response.content.decode()[:2000]

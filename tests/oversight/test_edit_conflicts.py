@@ -151,6 +151,7 @@ def journey_form_data(journey: Journey, **changes) -> dict:
         "initial-required_context_keys": "[]",
         "sampling_rate": str(journey.sampling_rate),
         "default_sla_minutes": journey.default_sla_minutes,
+        "approval_valid_minutes": journey.approval_valid_minutes,
     }
     if journey.allow_pii_in_proposal:
         data["allow_pii_in_proposal"] = "on"
