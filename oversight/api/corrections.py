@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from audit.services.ledger import Actor
 from oversight.api.query_parameters import check_page_number, parse_updated_since
+from oversight.api.schema_examples import CORRECTION as EXAMPLE
 from oversight.api.views import AISystemAPIView
 from oversight.correction_selectors import ORDERING, correction_records, final_decisions
 from oversight.services.corrections import record_corrections_export
@@ -22,43 +23,6 @@ class CorrectionsPagination(CursorPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 500
-
-
-EXAMPLE = {
-    "decision": "5b1e0c7a-3f2d-4c9e-8a61-0d4f2b7e9c13",
-    "case": "0b7e2f4c-5a0e-4f51-9a5e-2b1f7d3c9e11",
-    "journey": "refunds",
-    "route_reason": "trigger",
-    "opened_at": "2026-03-03T09:12:00+00:00",
-    "decided_at": "2026-03-03T09:40:12+00:00",
-    "ai": {
-        "action": {"type": "refund", "irreversible": False, "amount": "120.00", "currency": "EUR"},
-        "proposal": {"reply": "We have refunded your order in full."},
-        "confidence": 0.58,
-        "signals": {"confidence": 0.58},
-    },
-    "human": {
-        "outcome": "modify",
-        "final_action": {"option": "partial refund", "amount": "60.00"},
-        "overridden": True,
-        "override_reason": "policy-exception",
-        "rationale": "Opened item; customer reachable at [email]: half refund per policy.",
-        "authority_level": "Senior reviewer",
-        "review_round": 1,
-    },
-    "outcome": {
-        "complaint": False,
-        "reversed": False,
-        "repeat_contact": None,
-        "customer_effort": 2,
-        "reports": 1,
-    },
-    "judgement_points_fired": [{"slug": "low-confidence", "version": 2}],
-    "rule_versions": [
-        {"slug": "irreversible-action", "version": 1},
-        {"slug": "low-confidence", "version": 2},
-    ],
-}
 
 
 class CorrectionsView(AISystemAPIView):

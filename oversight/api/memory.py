@@ -5,7 +5,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from oversight.api.corrections import EXAMPLE as CORRECTION
+from oversight.api.schema_examples import CORRECTION
 from oversight.api.serializers import ObjectField, RefuseUnknownFields, SignalsField
 from oversight.api.views import AISystemAPIView
 from oversight.memory import find_precedents

@@ -2,6 +2,8 @@
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
+from oversight.api.schema_examples import EXAMPLES
+
 
 class AISystemKeyScheme(OpenApiAuthenticationExtension):
     target_class = "oversight.api.authentication.AISystemKeyAuthentication"
@@ -93,13 +95,29 @@ def _errors_for(method: str, path: str) -> list[str]:
     return sorted(codes)
 
 
+def _add_examples(operation: dict, examples: dict) -> None:
+    """The operation's worked examples, where its own extend_schema gave none."""
+    if "request" in examples:
+        content = operation.get("requestBody", {}).get("content", {}).get("application/json")
+        if content is not None:
+            content.setdefault("examples", {"Example": {"value": examples["request"]}})
+    for status, value in examples.get("response", {}).items():
+        answer = operation.setdefault("responses", {}).setdefault(status, {"description": ""})
+        content = answer.setdefault("content", {}).setdefault(
+            "application/json", {"schema": {"type": "object"}}
+        )
+        content.setdefault("examples", {"Example": {"value": value}})
+
+
 def describe_operations(result, generator, request, public):
-    """Postprocessing hook: own descriptions and documented error answers for every operation."""
+    """Postprocessing hook: own descriptions, worked examples and documented error answers for
+    every operation."""
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
             if (method, path) in DESCRIPTIONS:
                 operation["description"] = DESCRIPTIONS[(method, path)]
+            _add_examples(operation, EXAMPLES.get((method, path), {}))
             responses = operation.setdefault("responses", {})
             for code in _errors_for(method, path):
                 responses.setdefault(

@@ -49,6 +49,14 @@ def test_every_operation_has_its_own_words_and_documents_its_errors():
                 assert {"400", "413", "415"} <= set(responses), where
             error = responses["401"]["content"]["application/json"]["schema"]
             assert error == {"$ref": "#/components/schemas/Error"}
+            success = [code for code in responses if code.startswith("2")]
+            assert any(
+                responses[code].get("content", {}).get("application/json", {}).get("examples")
+                for code in success
+            ), f"{where}: no example of its answer"
+            if "requestBody" in operation:
+                body = operation["requestBody"]["content"]["application/json"]
+                assert body.get("examples"), f"{where}: no example of its request"
     assert len(descriptions) == len(set(descriptions)) >= 10
     assert {"/api/v1/precedents/", "/api/v1/corrections/", "/api/v1/approval-key/"} <= set(
         schema["paths"]
