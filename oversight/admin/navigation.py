@@ -2,12 +2,16 @@
 
 The table is `oversight.roles.ROLE_ADMIN_LINKS`. Only the site-wide list is trimmed (the index
 and the sidebar); an app's own index page and every URL answer exactly as permissions say.
+
+A person whose only role is Reviewer lands on their queue when they sign in (unless the login
+was asked for another page): their home is their work. The index stays theirs to open.
 """
 
 from django.contrib import admin
 from django.contrib.auth.backends import ModelBackend
+from django.urls import reverse
 
-from oversight.roles import ROLE_ADMIN_LINKS, ROLE_PERMISSIONS
+from oversight.roles import REVIEWER, ROLE_ADMIN_LINKS, ROLE_PERMISSIONS
 
 
 def roles_of(user) -> list[str]:
@@ -54,8 +58,29 @@ def trim_app_list(app_list: list[dict], shown: frozenset[str] | None) -> list[di
     return trimmed
 
 
+def lands_on_queue(user) -> bool:
+    """Whether signing in takes this person straight to their queue: a reviewer and nothing
+    more (a team lead who also manages lands on the home page with both panels)."""
+    return not user.is_superuser and roles_of(user) == [REVIEWER]
+
+
 def install(site: admin.AdminSite) -> None:
     original = site.get_app_list
+    original_login = site.login
+
+    def login(request, extra_context=None):
+        response = original_login(request, extra_context)
+        if (
+            request.method == "POST"
+            and response.status_code == 302
+            and request.user.is_authenticated
+            and response["Location"] == reverse("admin:index", current_app=site.name)
+            and lands_on_queue(request.user)
+        ):
+            response["Location"] = reverse("admin:oversight_case_queue", current_app=site.name)
+        return response
+
+    site.login = login
 
     def get_app_list(request, app_label=None):
         app_list = original(request, app_label)

@@ -99,6 +99,9 @@ def sign_in(live_server):
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill(password)
         page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(f"{live_server.url}/admin/")
+        # A reviewer lands on their queue, everyone else on the home page.
+        page.wait_for_url(
+            lambda url: url.startswith(f"{live_server.url}/admin/") and "/login/" not in url
+        )
 
     return sign_in

@@ -110,3 +110,38 @@ def test_the_index_costs_no_more_queries_for_the_table(client, django_assert_max
 
     with django_assert_max_num_queries(15):
         client.get("/admin/")
+
+
+@pytest.mark.parametrize(
+    ("role", "lands_on"),
+    [
+        (REVIEWER, "/admin/oversight/case/queue/"),
+        (MANAGER, "/admin/"),
+        (COMPLIANCE_OFFICER, "/admin/"),
+    ],
+)
+def test_signing_in_lands_a_reviewer_on_the_queue_and_others_on_their_home(client, role, lands_on):
+    user = person(role)
+    user.set_password("pw-for-the-test")
+    user.save()
+
+    response = client.post(
+        "/admin/login/",
+        {"username": user.username, "password": "pw-for-the-test", "next": "/admin/"},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == lands_on
+
+
+def test_a_reviewer_asked_to_sign_in_for_another_page_goes_there(client):
+    user = person(REVIEWER)
+    user.set_password("pw-for-the-test")
+    user.save()
+    wanted = "/admin/oversight/decision/"
+
+    response = client.post(
+        "/admin/login/", {"username": user.username, "password": "pw-for-the-test", "next": wanted}
+    )
+
+    assert response["Location"] == wanted
