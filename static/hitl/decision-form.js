@@ -87,4 +87,6 @@
       showParts();
     }
   });
+  // The keys listen from here on (browser tests wait for this mark before pressing one).
+  form.dataset.keys = "ready";
 })();

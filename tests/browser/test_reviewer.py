@@ -88,6 +88,8 @@ def open_and_claim(page, live_server, case):
     page.get_by_role("button", name="Claim it to decide").click()
     expect(page.locator("#claim-state")).to_contain_text("You hold this case")
     expect(page.locator("#decision-form")).to_be_visible()
+    # The shortcut keys listen once the deferred script has run: never press one before.
+    expect(page.locator('#decision-form[data-keys="ready"]')).to_have_count(1)
 
 
 def review_path(case) -> str:
