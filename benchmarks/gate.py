@@ -294,7 +294,10 @@ def seed() -> str:
     # call to a person, so the callers contend only on what all case openings share.
     for number in range(1, CASE_JOURNEYS + 1):
         case_journey = Journey.objects.create(
-            ai_system=system, slug=f"cases-{number}", name=f"Cases {number}"
+            ai_system=system,
+            slug=f"cases-{number}",
+            name=f"Cases {number}",
+            automation_state="running",  # live: the low-confidence point opens the cases
         )
         point = JudgementPoint.objects.create(
             journey=case_journey,

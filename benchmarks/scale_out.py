@@ -129,7 +129,12 @@ def seed() -> str:
     lead = AuthorityLevel.objects.create(
         name="Team lead", rank=1, may_override=True, may_approve_irreversible=True
     )
-    journey = Journey.objects.create(ai_system=system, slug="refunds", name="Refunds")
+    journey = Journey.objects.create(
+        ai_system=system,
+        slug="refunds",
+        name="Refunds",
+        automation_state="running",  # live: new journeys start in shadow (every call to a person)
+    )
     point = JudgementPoint.objects.create(
         journey=journey,
         slug="low-confidence",

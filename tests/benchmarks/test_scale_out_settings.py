@@ -72,3 +72,27 @@ def test_the_log_readers_count_requests_tasks_and_schedule_runs(tmp_path):
     runs, created_by = scale_out.schedule_runs([cluster])
     assert runs == {"Sweep cases": ["charlie-delta"]}
     assert created_by == [1]
+
+
+def test_the_scale_out_journey_is_live_so_a_confident_call_is_automated(db):
+    """New journeys start in shadow; the benchmark's load (mostly automated calls) needs its
+    journey live, or every call would go to a person and count as an error."""
+    from oversight.models import Journey
+    from oversight.services.gate import GateRequest, ProposedAction, evaluate_gate
+
+    scale_out = load_scale_out()
+    scale_out.seed()
+    journey = Journey.objects.get(slug="refunds")
+
+    result = evaluate_gate(
+        ai_system=journey.ai_system,
+        request=GateRequest(
+            journey="refunds",
+            action=ProposedAction(type="refund"),
+            signals={"confidence": 0.99},
+            context={"order_id": "A-1"},
+        ),
+    )
+
+    assert journey.mode == "live"
+    assert result.route == "automate"
