@@ -7,6 +7,7 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
 )
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
@@ -62,7 +63,12 @@ class CorrectionsView(AISystemAPIView):
         check_page_number(params, "page_size")
         since = parse_updated_since(params["since"], "since") if "since" in params else None
         decisions = final_decisions(self.ai_system, since)
-        page = self.paginate_queryset(decisions)
+        try:
+            page = self.paginate_queryset(decisions)
+        except NotFound:  # DRF's answer to a cursor it cannot read
+            raise ValidationError(
+                {"cursor": ["Not a cursor of this list: follow `next` or `previous` as given."]}
+            ) from None
         records = correction_records(page)
         record_corrections_export(
             actor=Actor.for_ai_system(self.ai_system),

@@ -152,6 +152,7 @@ def test_since_takes_later_decisions_only(client, refunds):
         ({"since": "yesterday"}, "since"),
         ({"page_size": "0"}, "page_size"),
         ({"status": "decided"}, "status"),
+        ({"cursor": "not-a-cursor"}, "cursor"),
     ],
 )
 def test_bad_parameters_are_refused_and_nothing_is_recorded(client, refunds, params, field):
