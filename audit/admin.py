@@ -154,6 +154,8 @@ class AuditEventAdmin(ViewOnlyAdmin):
 
     @admin.display(description="hash", ordering="hash")
     def short_hash(self, event):
+        if event.hash is None:  # recorded, chained within moments (audit/services/sealing.py)
+            return "pending"
         return format_html('<code title="{}">{}…</code>', event.hash, event.hash[:12])
 
     def get_urls(self):

@@ -5,7 +5,9 @@ off: `ALTER TABLE ... DISABLE TRIGGER` and `session_replication_role` need owner
 superuser. The application role owns nothing and is neither, so for it the triggers hold:
 
 - insert-only evidence (ledger, checkpoints, verifications, purge records, gate and guardrail
-  evaluations, issued reports, every history table): SELECT and INSERT only;
+  evaluations, issued reports, every history table): SELECT and INSERT only, plus, on the
+  ledger, UPDATE of its three chain columns alone, for sealing a pending event (the trigger
+  lets that one change through and nothing else);
 - live evidence (the ledger head, cases, outcomes, decisions, grants, training completions,
   judgement points): SELECT, INSERT and UPDATE, no DELETE;
 - every other table (configuration with history, sessions, the task queue, ...): SELECT,
@@ -23,6 +25,7 @@ from django.db import connections
 
 from audit.protection import protected_tables
 from audit.purge_sql import PURGE_FUNCTIONS
+from audit.services.sealing import CHAIN_COLUMNS
 
 # Live evidence: updated in place (with history), never deleted by the application.
 NO_DELETE_MODELS = (
@@ -48,8 +51,11 @@ def table_rights() -> dict[str, str]:
     no_delete = {apps.get_model(label)._meta.db_table for label in NO_DELETE_MODELS}
     with connections["default"].cursor() as cursor:
         existing = connections["default"].introspection.table_names(cursor)
+    sealable = {table.table for table in protected_tables() if table.sealable}
     for table in existing:
-        if table in insert_only:
+        if table in sealable:
+            rights[table] = f"SELECT, INSERT, UPDATE ({', '.join(CHAIN_COLUMNS)})"
+        elif table in insert_only:
             rights[table] = "SELECT, INSERT"
         elif table in READ_ONLY_TABLES:
             rights[table] = "SELECT"

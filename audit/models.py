@@ -41,8 +41,13 @@ class ActorType(models.TextChoices):
 
 
 class AuditEvent(InsertOnlyModel):
+    # sequence, prev_hash and hash are empty while the event is pending: recorded in its
+    # transaction, chained right after the commit (audit/services/sealing.py).
     sequence = models.PositiveBigIntegerField(
-        unique=True, editable=False, help_text="Position in the ledger, starting at 1, no gaps."
+        unique=True,
+        null=True,
+        editable=False,
+        help_text="Position in the ledger, starting at 1, no gaps (empty while pending).",
     )
     occurred_at = models.DateTimeField(editable=False, db_index=True)
     actor_type = models.CharField(max_length=16, choices=ActorType.choices, editable=False)
@@ -69,20 +74,39 @@ class AuditEvent(InsertOnlyModel):
     payload = models.JSONField(
         default=dict, editable=False, help_text="Relevant values before and after the action."
     )
-    prev_hash = models.CharField(max_length=64, editable=False)
-    hash = models.CharField(max_length=64, unique=True, editable=False)
+    prev_hash = models.CharField(max_length=64, blank=True, editable=False)
+    hash = models.CharField(max_length=64, unique=True, null=True, editable=False)
 
     class Meta:
         ordering = ["sequence"]
-        indexes = [models.Index(fields=["object_type", "object_id"])]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"]),
+            # Finding pending events costs nothing however long the ledger grows.
+            models.Index(
+                fields=["id"],
+                condition=models.Q(sequence__isnull=True),
+                name="audit_event_pending",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(sequence__gte=1), name="audit_event_sequence_positive"
             ),
+            # Pending (no chain field) or sealed (every chain field): never half of each.
+            models.CheckConstraint(
+                condition=models.Q(sequence__isnull=True, hash__isnull=True, prev_hash="")
+                | (models.Q(sequence__isnull=False, hash__isnull=False) & ~models.Q(prev_hash="")),
+                name="audit_event_pending_or_sealed",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"#{self.sequence} {self.action} {self.object_type}:{self.object_id}"
+        position = "pending" if self.is_pending else f"#{self.sequence}"
+        return f"{position} {self.action} {self.object_type}:{self.object_id}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.sequence is None
 
 
 class LedgerHead(models.Model):

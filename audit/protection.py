@@ -5,7 +5,9 @@ The models already refuse changes in Python, but anyone with a database connecti
 
 - a row trigger on each insert-only evidence table raises on UPDATE and DELETE: the audit
   ledger, its checkpoints, verifications and purge records, gate and guardrail evaluations,
-  issued reports, and the history table of every model with history;
+  issued reports, and the history table of every model with history. Its one exception is
+  sealing a pending ledger event (audit/services/sealing.py): an UPDATE that only fills in the
+  empty sequence, prev_hash and hash of an event, once;
 - a statement trigger raises on TRUNCATE (which fires no row trigger) on those tables and on
   the live evidence tables: the ledger head, and every model with history (cases, decisions,
   grants, training completions, judgement points, ...);
@@ -59,6 +61,10 @@ INSERT_ONLY_MODELS = {
     "audit.PurgeRecord": False,
 }
 
+# Insert-only tables whose pending rows may be sealed once (the trigger's second argument).
+SEALABLE_MODELS = ("audit.AuditEvent",)
+SEALABLE = "sealable"
+
 # Live evidence tables (updated in place, with history) that must not be emptied either.
 TRUNCATE_ONLY_MODELS = ("audit.LedgerHead",)
 
@@ -79,6 +85,18 @@ BEGIN
     -- Only inside the purge functions (SECURITY DEFINER, owned by {PURGER_ROLE}).
     IF TG_OP = 'DELETE' AND TG_ARGV[0] = 'purgeable' AND current_user = '{PURGER_ROLE}' THEN
         RETURN OLD;
+    END IF;
+    -- The ledger's one sanctioned UPDATE: sealing a pending event (audit/services/sealing.py).
+    -- Pending before, every chain field set after, every other column exactly as it was.
+    -- (Nested IF: the row's fields are read only on the table that has them.)
+    IF TG_OP = 'UPDATE' AND TG_NARGS > 1 AND TG_ARGV[1] = '{SEALABLE}' THEN
+        IF OLD.sequence IS NULL AND OLD.hash IS NULL AND OLD.prev_hash = ''
+            AND NEW.sequence IS NOT NULL AND NEW.hash IS NOT NULL AND NEW.prev_hash <> ''
+            AND (to_jsonb(NEW) - ARRAY['sequence', 'prev_hash', 'hash'])
+                = (to_jsonb(OLD) - ARRAY['sequence', 'prev_hash', 'hash'])
+        THEN
+            RETURN NEW;
+        END IF;
     END IF;
     RAISE EXCEPTION
         '% on % refused: its rows are evidence and are never changed or deleted',
@@ -102,10 +120,15 @@ $$;
 class ProtectedTable:
     table: str
     purgeable: bool
+    sealable: bool = False
 
     @property
     def argument(self) -> str:
         return "purgeable" if self.purgeable else "kept"
+
+    @property
+    def arguments(self) -> tuple[str, ...]:
+        return (self.argument, SEALABLE) if self.sealable else (self.argument,)
 
 
 def protected_tables() -> list[ProtectedTable]:
@@ -120,7 +143,16 @@ def protected_tables() -> list[ProtectedTable]:
     for model in apps.get_models():
         if issubclass(model, HistoricalChanges):
             tables.setdefault(model._meta.db_table, False)
-    return [ProtectedTable(table, purgeable) for table, purgeable in sorted(tables.items())]
+    sealable = set()
+    for label in SEALABLE_MODELS:
+        try:
+            sealable.add(apps.get_model(label)._meta.db_table)
+        except LookupError:
+            continue
+    return [
+        ProtectedTable(table, purgeable, table in sealable)
+        for table, purgeable in sorted(tables.items())
+    ]
 
 
 def _history_tracked_models():
@@ -181,7 +213,7 @@ def _args(*arguments: str) -> bytes:
 
 
 def _expected_args(table: ProtectedTable) -> bytes:
-    return _args(table.argument)
+    return _args(*table.arguments)
 
 
 def _missing(connection) -> dict[str, set[str]]:
@@ -243,7 +275,8 @@ def install_protection(using: str = "default") -> list[str]:
             cursor.execute(
                 f"CREATE OR REPLACE TRIGGER {TRIGGER_NAME} "
                 f"BEFORE UPDATE OR DELETE ON {quote(table.table)} "
-                f"FOR EACH ROW EXECUTE FUNCTION {FUNCTION_NAME}('{table.argument}')"
+                f"FOR EACH ROW EXECUTE FUNCTION {FUNCTION_NAME}"
+                f"({', '.join(repr(argument) for argument in table.arguments)})"
             )
             # A trigger disabled by hand stays disabled through CREATE OR REPLACE.
             cursor.execute(f"ALTER TABLE {quote(table.table)} ENABLE TRIGGER {TRIGGER_NAME}")

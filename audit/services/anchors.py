@@ -104,7 +104,12 @@ def _why_not_in_chain(anchor: Anchor) -> str:
             f"{anchor.label}: event #{anchor.sequence} no longer has the hash {anchor.hash}: "
             f"the ledger was rewritten at or before #{anchor.sequence}"
         )
-    last = AuditEvent.objects.order_by("-sequence").values_list("sequence", flat=True).first()
+    last = (
+        AuditEvent.objects.filter(sequence__isnull=False)  # pending events are not in it yet
+        .order_by("-sequence")
+        .values_list("sequence", flat=True)
+        .first()
+    )
     end = f"the ledger now ends at #{last}" if last else "the ledger is now empty"
     return (
         f"{anchor.label}: event #{anchor.sequence} is missing ({end}): "

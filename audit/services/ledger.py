@@ -1,23 +1,48 @@
-"""Appending to the audit ledger and checking its chain."""
+"""Appending to the audit ledger: at once under the head lock, or recorded now and chained
+right after the commit (audit/services/sealing.py).
 
-import dataclasses
-import datetime
-import hashlib
-import json
-from collections.abc import Iterable
+The hash's definition lives in audit/services/hashing.py and the chain walk in
+audit/services/chain_walk.py; their public names are importable from here as well.
+"""
+
 from dataclasses import dataclass
-from decimal import Decimal
+from functools import partial
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, models, transaction
-from django.db.models import Q
+from django.db import models, transaction
 from django.utils import timezone
 
-from audit.models import ActorType, AuditEvent, CheckpointKind, LedgerCheckpoint, LedgerHead
-from audit.services.anchors import Anchor, AnchorSummary, anchor_break, check_anchors
+from audit.models import ActorType, AuditEvent, LedgerHead
+from audit.services.chain_walk import (
+    PENDING_GRACE,
+    PURGE_ACTION,
+    ChainCheck,
+    _verify_chain,
+    check_chain,
+    stale_pending_events,
+    verify_ledger,
+)
+from audit.services.hashing import GENESIS_HASH, _normalise, event_hash, hash_of
+from audit.services.sealing import locked_head, seal_locked, seal_pending, seal_recorded
 
-GENESIS_HASH = "0" * 64
+# Importable from here, where the rest of the code has always imported the ledger's names.
+__all__ = [
+    "GENESIS_HASH",
+    "PENDING_GRACE",
+    "PURGE_ACTION",
+    "Actor",
+    "ChainCheck",
+    "_verify_chain",
+    "append_event",
+    "check_chain",
+    "event_hash",
+    "hash_of",
+    "ledger_head",
+    "record_event",
+    "seal_pending",
+    "stale_pending_events",
+    "verify_ledger",
+]
 
 
 @dataclass(frozen=True)
@@ -42,77 +67,23 @@ class Actor:
         return cls(type=ActorType.SYSTEM, label=label)
 
 
-def _normalise(payload: dict) -> dict:
-    """Round-trip through JSON so what is stored is exactly what was hashed.
-
-    Floats are parsed as PostgreSQL's jsonb keeps numbers (as `numeric`), so the payload read
-    back from either database is the one hashed: jsonb has no negative zero, and a float Python
-    writes with an exponent (1e+16) comes back as the integer its digits spell.
-    """
-    return json.loads(json.dumps(payload, cls=DjangoJSONEncoder), parse_float=_as_numeric)
-
-
-def _as_numeric(text: str) -> float | int:
-    if "e+" in text or "E+" in text:
-        return int(Decimal(text))
-    value = float(text)
-    return 0.0 if value == 0 else value
-
-
-# One encoder, built once: json.dumps() with non-default options builds a new encoder per call,
-# which is a third of the cost of hashing an event. The output is byte-for-byte what
-# json.dumps(..., sort_keys=True, separators=(",", ":"), ensure_ascii=False) gives.
-_canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
-_UTC = datetime.UTC
-_sha256 = hashlib.sha256
-
-
-def event_hash(
-    *,
-    sequence: int,
-    occurred_at,
-    actor_type: str,
-    actor_id: str,
-    actor_label: str,
-    action: str,
-    object_type: str,
-    object_id: str,
-    payload: dict,
-    prev_hash: str,
-) -> str:
-    """SHA-256 over a canonical serialisation (sorted keys, no whitespace, UTC ISO time).
-
-    This definition is the ledger's contract: changing it makes every stored hash wrong.
-    """
-    canonical = _canonical_json(
-        {
-            "sequence": sequence,
-            "occurred_at": occurred_at.astimezone(_UTC).isoformat(),
-            "actor_type": actor_type,
-            "actor_id": actor_id,
-            "actor_label": actor_label,
-            "action": action,
-            "object_type": object_type,
-            "object_id": object_id,
-            "payload": payload,
-            "prev_hash": prev_hash,
-        }
-    )
-    return _sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def hash_of(event: AuditEvent) -> str:
-    return event_hash(
-        sequence=event.sequence,
-        occurred_at=event.occurred_at,
-        actor_type=event.actor_type,
-        actor_id=event.actor_id,
-        actor_label=event.actor_label,
-        action=event.action,
-        object_type=event.object_type,
-        object_id=event.object_id,
-        payload=event.payload,
-        prev_hash=event.prev_hash,
+def _new_event(
+    *, actor: Actor, action: str, obj, object_type: str, object_id: str, payload: dict | None
+) -> AuditEvent:
+    if obj is not None:
+        object_type = obj._meta.label_lower
+        object_id = str(obj.pk)
+    return AuditEvent(
+        occurred_at=timezone.now(),
+        actor_type=actor.type,
+        actor_user=actor.user,
+        actor_id=actor.id,
+        actor_label=actor.label,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        payload=_normalise(payload or {}),
+        prev_hash="",
     )
 
 
@@ -132,31 +103,29 @@ def append_event(
     rolls back, so does its event. Call it as the service's last write: the head stays locked
     until that transaction commits, and every other append waits for it.
 
+    Pending events this transaction sees (recorded by `record_event`, committed by others or
+    its own) are sealed first, under the same lock: an event is never chained before one
+    committed ahead of it, and the ledger a reader sees after this commit has no pending row
+    older than this event.
+
     Inside a transaction it joins it without a savepoint (a failed append fails the whole
     transaction, as it must: a state change is never kept without its event), which spares two
     round trips, one of them while the head is locked.
     """
-    if obj is not None:
-        object_type = obj._meta.label_lower
-        object_id = str(obj.pk)
-    payload = _normalise(payload or {})
+    event = _new_event(
+        actor=actor,
+        action=action,
+        obj=obj,
+        object_type=object_type,
+        object_id=object_id,
+        payload=payload,
+    )
     with transaction.atomic(savepoint=False):
-        head, _ = LedgerHead.objects.select_for_update().get_or_create(
-            singleton=1, defaults={"sequence": 0, "hash": GENESIS_HASH}
-        )
-        event = AuditEvent(
-            sequence=head.sequence + 1,
-            occurred_at=timezone.now(),
-            actor_type=actor.type,
-            actor_user=actor.user,
-            actor_id=actor.id,
-            actor_label=actor.label,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            payload=payload,
-            prev_hash=head.hash,
-        )
+        head = locked_head()
+        seal_locked(head)
+        event.occurred_at = timezone.now()  # taken under the lock, as it always was
+        event.sequence = head.sequence + 1
+        event.prev_hash = head.hash
         event.hash = hash_of(event)
         event.save(force_insert=True)
         head.sequence = event.sequence
@@ -165,385 +134,45 @@ def append_event(
     return event
 
 
+def record_event(
+    *,
+    actor: Actor,
+    action: str,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    payload: dict | None = None,
+) -> AuditEvent:
+    """Record one event now, take no lock, and chain it right after the transaction commits.
+
+    For the hot path of case openings (the gate), where holding the head lock until COMMIT
+    serialised every case opening behind the one before (issue #17). The event is INSERTed in
+    the caller's transaction with its content and `occurred_at`, but no sequence, prev_hash or
+    hash: if the transaction rolls back, it is gone with it and leaves no gap. Once it commits,
+    `seal_recorded` (on_commit, still in the request) chains it, together with every other
+    committed pending event, so when the caller answers, the event is in the chain and the
+    returned instance carries its sequence and hash.
+
+    If sealing fails after the commit (the database went away), the state change and its event
+    are kept, the error is logged, and the next append or the sealing schedule chains it.
+    """
+    event = _new_event(
+        actor=actor,
+        action=action,
+        obj=obj,
+        object_type=object_type,
+        object_id=object_id,
+        payload=payload,
+    )
+    event.save(force_insert=True)
+    transaction.on_commit(partial(seal_recorded, event), robust=True)
+    return event
+
+
 def ledger_head() -> tuple[int, str]:
     """The ledger's current (sequence, hash): what a report prints to say which events it covers.
 
-    (0, GENESIS_HASH) while the ledger is empty.
+    (0, GENESIS_HASH) while the ledger is empty. Pending events are not covered yet.
     """
     head = LedgerHead.objects.filter(singleton=1).values_list("sequence", "hash").first()
     return head if head is not None else (0, GENESIS_HASH)
-
-
-@dataclass(frozen=True)
-class ChainCheck:
-    """The result of walking the chain: intact up to `head_sequence`, or broken at `broken_at`."""
-
-    ok: bool
-    count: int
-    head_hash: str
-    broken_at: int | None = None
-    reason: str = ""
-    from_sequence: int = 1
-    head_sequence: int = 0
-    checkpoint: LedgerCheckpoint | None = None
-    anchors: AnchorSummary | None = None
-
-    def summary(self) -> str:
-        if self.ok:
-            return f"OK: {self.count} events, head {self.head_hash}"
-        return f"BROKEN at #{self.broken_at}: {self.reason}"
-
-
-# The columns a hash covers, in the order the walker unpacks them, then the stored hash.
-_ROW_FIELDS = (
-    "sequence",
-    "occurred_at",
-    "actor_type",
-    "actor_id",
-    "actor_label",
-    "action",
-    "object_type",
-    "object_id",
-    "payload",
-    "prev_hash",
-    "hash",
-)
-PURGE_ACTION = "retention.purged"
-
-
-def _locate(hash_value: str) -> int | None:
-    """The sequence of the event with this hash, if it is still in the ledger (indexed)."""
-    return AuditEvent.objects.filter(hash=hash_value).values_list("sequence", flat=True).first()
-
-
-# The canonical JSON of event_hash() with its keys already in sorted order, so the verifier only
-# fills in values: every string escaped exactly as json.dumps(ensure_ascii=False) escapes it (so
-# no value can spill into the next field), the payload through the sorted encoder. A test holds
-# it equal to event_hash().
-_CANONICAL_TEMPLATE = (
-    '{"action":%s,"actor_id":%s,"actor_label":%s,"actor_type":%s,"object_id":%s,'
-    '"object_type":%s,"occurred_at":%s,"payload":%s,"prev_hash":%s,"sequence":%d}'
-)
-_encode_string = json.encoder.encode_basestring
-# The C scanner behind json.loads, without its per-call wrapper (a third of the cost).
-_scan_json = json.JSONDecoder().scan_once
-
-
-def _decode_payload(text):
-    """JSON text as stored (both databases hand it back undecoded) -> value; None if unreadable."""
-    try:
-        value, end = _scan_json(text, 0)
-    except (StopIteration, ValueError, TypeError):
-        end = -1
-    if end == len(text):
-        return value
-    try:
-        return json.loads(text)
-    except (ValueError, TypeError):
-        return None  # cannot match its hash: reported as changed
-
-
-def _utc_isoformat(occurred_at) -> str:
-    """occurred_at as event_hash() writes it, from a datetime or as UTC text from the database.
-
-    The text is "YYYY-MM-DD HH:MM:SS[.ffffff]" (see _rows); isoformat() leaves out a zero
-    fraction, so that is dropped here too.
-    """
-    if isinstance(occurred_at, str):
-        text = occurred_at.replace(" ", "T", 1)
-        if text.endswith(".000000"):
-            text = text[:-7]
-        return text + "+00:00"
-    return occurred_at.astimezone(_UTC).isoformat()
-
-
-def _row_hash(row: tuple, payload) -> str:
-    """event_hash() of one row (payload decoded), built without a dict or key sorting."""
-    try:
-        canonical = _CANONICAL_TEMPLATE % (
-            _encode_string(row[5]),  # action
-            _encode_string(row[3]),  # actor_id
-            _encode_string(row[4]),  # actor_label
-            _encode_string(row[2]),  # actor_type
-            _encode_string(row[7]),  # object_id
-            _encode_string(row[6]),  # object_type
-            _encode_string(_utc_isoformat(row[1])),
-            _canonical_json(payload),
-            _encode_string(row[9]),  # prev_hash
-            row[0],  # sequence
-        )
-    except (TypeError, ValueError, AttributeError):
-        # A value of the wrong type, written behind the ORM's back: it cannot match any hash
-        # append_event wrote, so the event is reported as changed.
-        return ""
-    return _sha256(canonical.encode("utf-8")).hexdigest()
-
-
-class _Walk:
-    """Walks rows in sequence order, checking numbering, links and hashes; stops at the first break.
-
-    Rows are plain tuples (see _ROW_FIELDS), not model instances: building an instance per event
-    costs more than hashing it. Nothing is kept per event, so memory does not grow with the ledger.
-    """
-
-    def __init__(self, *, start_sequence: int, start_hash: str, locate=_locate):
-        self.from_sequence = start_sequence
-        self.expected = start_sequence
-        self.prev_hash = start_hash
-        self.count = 0
-        self.broken_at: int | None = None
-        self.reason = ""
-        self.purges_seen: set[tuple[int, str]] = set()
-        self._locate = locate
-
-    @property
-    def last_sequence(self) -> int:
-        return self.expected - 1
-
-    def run(self, rows: Iterable[tuple]) -> bool:
-        row_hash = _row_hash
-        decode = _decode_payload
-        expected = self.expected
-        prev_hash = self.prev_hash
-        try:
-            for row in rows:
-                sequence = row[0]
-                if sequence != expected:
-                    return self._break(
-                        expected,
-                        f"event #{expected} is missing (the next one is #{sequence}): deleted",
-                    )
-                stored_hash = row[10]
-                payload = row[8]
-                if payload.__class__ is str:
-                    payload = decode(payload)
-                intact = row_hash(row, payload) == stored_hash
-                if row[9] != prev_hash:
-                    return self._break(sequence, self._unlinked_reason(sequence, row[9], intact))
-                if not intact:
-                    return self._break(sequence, "its content was changed after writing")
-                if row[5] == PURGE_ACTION:
-                    self._note_purge(payload)
-                prev_hash = stored_hash
-                expected += 1
-            return True
-        finally:
-            self.count += expected - self.expected
-            self.expected, self.prev_hash = expected, prev_hash
-
-    def _unlinked_reason(self, sequence: int, linked_to: str, intact: bool) -> str:
-        written_after = self._locate(linked_to) if linked_to != GENESIS_HASH else None
-        if written_after is not None:
-            return (
-                f"events were reordered: it was written right after the event now at "
-                f"#{written_after}, not after #{sequence - 1}"
-            )
-        if intact:
-            return (
-                "it does not link to the event before it: an earlier event was replaced or deleted"
-            )
-        return (
-            "it does not link to the event before it and its content does not match its hash: "
-            "an earlier event was deleted and the later ones renumbered, or it was edited"
-        )
-
-    def _note_purge(self, payload) -> None:
-        ledger = payload.get("ledger") if isinstance(payload, dict) else None
-        if isinstance(ledger, dict) and "through_sequence" in ledger:
-            self.purges_seen.add((ledger["through_sequence"], ledger.get("through_hash")))
-
-    def _break(self, sequence: int, reason: str) -> bool:
-        self.broken_at = sequence
-        self.reason = reason
-        return False
-
-    def result(self, checkpoint: LedgerCheckpoint | None = None) -> ChainCheck:
-        return ChainCheck(
-            ok=self.broken_at is None,
-            count=self.count,
-            head_hash=self.prev_hash,
-            broken_at=self.broken_at,
-            reason=self.reason,
-            from_sequence=self.from_sequence,
-            head_sequence=self.last_sequence,
-            checkpoint=checkpoint,
-        )
-
-
-def check_chain(
-    events: Iterable[AuditEvent], *, start_hash: str = GENESIS_HASH, start_sequence: int = 1
-) -> ChainCheck:
-    """Walk events (model instances) in sequence order and report the first break, if any."""
-    walk = _Walk(start_sequence=start_sequence, start_hash=start_hash)
-    walk.run(tuple(getattr(event, name) for name in _ROW_FIELDS) for event in events)
-    return walk.result()
-
-
-def _rows(*, first: int, last: int, chunk_size: int):
-    """Event rows first..last in sequence order, read `chunk_size` sequence numbers at a time.
-
-    Each query asks for a fixed window of sequence numbers rather than "the next N after x":
-    the work per query stays bounded whatever plan the database picks (without statistics,
-    PostgreSQL answered "next N" by reading the whole rest of the ledger and sorting it).
-    Plain SQL rather than the ORM: at tens of thousands of rows a second, Django's per-row
-    converters cost as much as the hashing. The payload comes back as JSON text (the walker
-    decodes it) and the time as UTC text: turning it into a datetime only to format it again
-    cost more than all the rest of reading a row on PostgreSQL.
-    """
-    quote = connection.ops.quote_name
-    columns = [quote(AuditEvent._meta.get_field(name).column) for name in _ROW_FIELDS]
-    if connection.vendor == "sqlite":
-        # Django stores str(naive UTC datetime): "YYYY-MM-DD HH:MM:SS[.ffffff]".
-        columns[1] = f"CAST({columns[1]} AS TEXT)"
-    elif connection.vendor == "postgresql":
-        columns[1] = f"to_char({columns[1]} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
-    sequence = columns[0]
-    sql = (
-        f"SELECT {', '.join(columns)} FROM {quote(AuditEvent._meta.db_table)} "
-        f"WHERE {sequence} >= %s AND {sequence} < %s ORDER BY {sequence}"
-    )
-    with connection.cursor() as cursor:
-        for low in range(first, last + 1, chunk_size):
-            cursor.execute(sql, [low, min(low + chunk_size, last + 1)])
-            yield from cursor.fetchall()
-
-
-def _starting_checkpoint(*, since_checkpoint: bool) -> LedgerCheckpoint | None:
-    """Where a check starts: the latest purge checkpoint (older events are gone) or, when asked
-    for an incremental check, the latest signed checkpoint of any kind (an unsigned one, from
-    before checkpoints were signed, vouches for nothing)."""
-    checkpoints = LedgerCheckpoint.objects.order_by("-sequence", "-created_at")
-    if not since_checkpoint:
-        checkpoints = checkpoints.filter(kind=CheckpointKind.PURGE)
-    else:
-        checkpoints = checkpoints.exclude(Q(signature="") & ~Q(kind=CheckpointKind.PURGE))
-    return checkpoints.first()
-
-
-def verify_ledger(
-    *,
-    since_checkpoint: bool = False,
-    chunk_size: int = 5000,
-    anchor: Anchor | None = None,
-) -> ChainCheck:
-    """Verify the chain, then that it still passes through every anchor (audit/services/anchors).
-
-    The chain alone is only consistent with itself: a deleted tail, a truncation or an edit
-    re-hashed through the head pass the walk. Signed checkpoints and the ledger heads pinned in
-    issued reports (and `anchor`, an exported anchor file) do not move with it. A break in the
-    walk is reported first (it names an exact position); otherwise the anchor with the lowest
-    sequence that no longer lies on the chain.
-    """
-    check = _verify_chain(since_checkpoint=since_checkpoint, chunk_size=chunk_size)
-    if not check.ok:
-        return check
-    anchors = check_anchors()
-    broken = anchors.broken
-    if anchor is not None:
-        outside = anchor_break(anchor, purge=_starting_checkpoint(since_checkpoint=False))
-        if outside is not None and (broken is None or outside.sequence <= broken.sequence):
-            broken = outside
-    if broken is not None:
-        return dataclasses.replace(
-            check, ok=False, broken_at=broken.sequence, reason=broken.reason, anchors=anchors
-        )
-    return dataclasses.replace(check, anchors=anchors)
-
-
-def _verify_chain(*, since_checkpoint: bool = False, chunk_size: int = 5000) -> ChainCheck:
-    """Verify the chain against its head, reading in bounded chunks (memory does not grow).
-
-    Starts at genesis, or after the latest retention purge (its checkpoint holds the hash of the
-    last purged event, and a `retention.purged` event later in the chain must confirm it). With
-    `since_checkpoint`, starts at the latest checkpoint of any kind, whose hash must still be the
-    hash of the event at its sequence. Reads the head first and checks events up to it, so
-    events appended meanwhile are left for the next check. Finds: edited events, missing events
-    (in the middle or at the end), reordered events, and events written past the head.
-    """
-    head = LedgerHead.objects.filter(singleton=1).values_list("sequence", "hash").first()
-    checkpoint = _starting_checkpoint(since_checkpoint=since_checkpoint)
-    start_sequence, start_hash = 1, GENESIS_HASH
-    if checkpoint is not None and checkpoint.kind == CheckpointKind.PURGE:
-        start_sequence, start_hash = checkpoint.sequence + 1, checkpoint.head_hash
-    elif checkpoint is not None:
-        anchor = (
-            AuditEvent.objects.filter(sequence=checkpoint.sequence)
-            .values_list("prev_hash", "hash")
-            .first()
-        )
-        if anchor is None or anchor[1] != checkpoint.head_hash:
-            what = "is missing" if anchor is None else "no longer has the checkpoint's hash"
-            return _broken(checkpoint, checkpoint.sequence, f"the checkpointed event {what}")
-        # Re-check the checkpointed event itself: its own hash covers its link backwards.
-        start_sequence, start_hash = checkpoint.sequence, anchor[0]
-    walk = _Walk(start_sequence=start_sequence, start_hash=start_hash)
-
-    if head is None:
-        if AuditEvent.objects.exists():
-            first = AuditEvent.objects.order_by("sequence").values_list("sequence", flat=True)[0]
-            return _broken(checkpoint, first, "the ledger head is missing")
-        return walk.result(checkpoint)
-    head_sequence, head_hash = head
-    if head_sequence < start_sequence - 1:
-        return _broken(
-            checkpoint,
-            checkpoint.sequence,
-            f"the checkpoint is past the ledger head (#{head_sequence})",
-        )
-
-    if not walk.run(_rows(first=start_sequence, last=head_sequence, chunk_size=chunk_size)):
-        return walk.result(checkpoint)
-    if walk.last_sequence < head_sequence:
-        return _broken(
-            checkpoint,
-            walk.last_sequence + 1,
-            f"event #{walk.last_sequence + 1} is missing (the ledger head is at "
-            f"#{head_sequence}): events at the end were deleted",
-            walk,
-        )
-    if walk.prev_hash != head_hash:
-        return _broken(
-            checkpoint, head_sequence, "the last event does not match the ledger head", walk
-        )
-    # One statement, so it reads the head and the events at the same instant.
-    beyond = (
-        AuditEvent.objects.filter(
-            sequence__gt=models.Subquery(LedgerHead.objects.filter(singleton=1).values("sequence"))
-        )
-        .order_by("sequence")
-        .values_list("sequence", flat=True)
-        .first()
-    )
-    if beyond is not None:
-        return _broken(
-            checkpoint,
-            beyond,
-            "it lies past the ledger head: written outside append_event",
-            walk,
-        )
-    if (
-        checkpoint is not None
-        and checkpoint.kind == CheckpointKind.PURGE
-        and (checkpoint.sequence, checkpoint.head_hash) not in walk.purges_seen
-    ):
-        return _broken(
-            checkpoint,
-            checkpoint.sequence,
-            f"no {PURGE_ACTION} event in the ledger confirms the purge checkpoint at "
-            f"#{checkpoint.sequence}",
-            walk,
-        )
-    return walk.result(checkpoint)
-
-
-def _broken(checkpoint, sequence: int, reason: str, walk: _Walk | None = None) -> ChainCheck:
-    return ChainCheck(
-        ok=False,
-        count=walk.count if walk else 0,
-        head_hash=walk.prev_hash if walk else "",
-        broken_at=sequence,
-        reason=reason,
-        from_sequence=walk.from_sequence if walk else sequence,
-        head_sequence=walk.last_sequence if walk else 0,
-        checkpoint=checkpoint,
-    )

@@ -1,0 +1,135 @@
+"""Sealing: giving recorded-but-pending events their place in the chain, in batches.
+
+A case opening must not hold the one ledger-head lock until its COMMIT, or every case opening
+waits for the one before it (issue #17). So it records its event without chain fields
+(`record_event`: sequence and hash NULL, prev_hash ""), commits, and then seals: under the
+head lock, every pending row that is committed by then gets the next sequence, the previous
+hash and its own hash, in `id` order, in one UPDATE, and the head moves to the last of them.
+Whoever takes the lock seals everyone's pending rows, so under load one transaction (one WAL
+flush) chains a whole batch.
+
+Why the chain stays one gap-free, verifiable sequence: a sequence and a prev_hash are given only
+under the head lock, to rows that are already committed (a rollback can no longer take them
+away), and the head advances in the same transaction; a sealing transaction that fails rolls
+back as a whole and leaves its rows pending for the next one. The hash is `event_hash()` as
+ever, over `occurred_at` as recorded at insert. On PostgreSQL the row trigger lets exactly this
+UPDATE through (audit/protection.py): pending -> sealed, nothing else changed.
+"""
+
+from django.db import connection, transaction
+
+from audit.models import AuditEvent, LedgerHead
+from audit.services.hashing import GENESIS_HASH, event_hash
+
+# The columns sealing writes (and the only ones the application's database role may update).
+CHAIN_COLUMNS = ("sequence", "prev_hash", "hash")
+
+# The columns a hash covers, as event_hash() names them (sequence and prev_hash come from the
+# head).
+_HASHED = (
+    "occurred_at",
+    "actor_type",
+    "actor_id",
+    "actor_label",
+    "action",
+    "object_type",
+    "object_id",
+    "payload",
+)
+
+
+def locked_head() -> LedgerHead:
+    """The ledger head, locked until the current transaction ends (created at genesis).
+
+    get_or_create handles two first-ever appends racing to create it.
+    """
+    head, _ = LedgerHead.objects.select_for_update().get_or_create(
+        singleton=1, defaults={"sequence": 0, "hash": GENESIS_HASH}
+    )
+    return head
+
+
+def seal_locked(head: LedgerHead) -> dict[int, tuple[int, str, str]]:
+    """Chain every pending row this transaction sees, after `head` (locked by the caller).
+
+    Advances `head` in memory; the caller saves it. Returns id -> (sequence, prev_hash, hash).
+    """
+    pending = list(
+        AuditEvent.objects.filter(sequence__isnull=True).order_by("id").values_list("id", *_HASHED)
+    )
+    sealed = {}
+    sequence, prev_hash = head.sequence, head.hash
+    for row in pending:
+        sequence += 1
+        this_hash = event_hash(
+            sequence=sequence, prev_hash=prev_hash, **dict(zip(_HASHED, row[1:], strict=True))
+        )
+        sealed[row[0]] = (sequence, prev_hash, this_hash)
+        prev_hash = this_hash
+    if sealed:
+        _write_seals(sealed)
+        head.sequence, head.hash = sequence, prev_hash
+    return sealed
+
+
+def _write_seals(sealed: dict[int, tuple[int, str, str]]) -> None:
+    """One UPDATE for the batch; it touches only rows still pending, and all of them must be."""
+    quote = connection.ops.quote_name
+    table = quote(AuditEvent._meta.db_table)
+    values = ", ".join(["(%s, %s, %s, %s)"] * len(sealed))
+    params = [value for event_id, seal in sealed.items() for value in (event_id, *seal)]
+    # VALUES columns are column1..column4 on both PostgreSQL and SQLite.
+    sql = (
+        f"UPDATE {table} SET {quote('sequence')} = v.column2, {quote('prev_hash')} = v.column3, "
+        f"{quote('hash')} = v.column4 FROM (VALUES {values}) AS v "
+        f"WHERE {table}.{quote('id')} = v.column1 AND {table}.{quote('sequence')} IS NULL"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if cursor.rowcount != len(sealed):
+            # Only the head lock's holder seals: anything else is a bug or tampering, and the
+            # whole batch rolls back rather than leave a gap.
+            raise RuntimeError(
+                f"sealing {len(sealed)} pending ledger events changed {cursor.rowcount} rows"
+            )
+
+
+def _seal_batch() -> dict[int, tuple[int, str, str]]:
+    """Lock the head and chain every pending row committed by then, in one transaction.
+
+    With nothing to seal it rolls back rather than commits: nothing to flush, so callers that
+    queued behind a batch which already sealed their events leave almost for free.
+    """
+    with transaction.atomic():
+        head = locked_head()
+        sealed = seal_locked(head)
+        if sealed:
+            head.save(update_fields=["sequence", "hash"])
+        else:
+            transaction.set_rollback(True)
+    return sealed
+
+
+def seal_pending() -> int:
+    """Chain every committed pending event now; returns how many (the schedule's safety net).
+
+    Takes the head lock, so it waits for any other sealer or append, then seals what they left.
+    """
+    return len(_seal_batch())
+
+
+def seal_recorded(event: AuditEvent) -> None:
+    """After the commit that recorded `event`: make sure it is chained, and fill in its fields.
+
+    A cheap look first (by primary key): another request's batch may have sealed it already.
+    """
+    seal = (
+        AuditEvent.objects.filter(pk=event.pk, sequence__isnull=False)
+        .values_list("sequence", "prev_hash", "hash")
+        .first()
+    )
+    if seal is None:
+        seal = _seal_batch().get(event.pk)
+    if seal is None:  # sealed by the batch that held the lock just before ours
+        seal = AuditEvent.objects.values_list("sequence", "prev_hash", "hash").get(pk=event.pk)
+    event.sequence, event.prev_hash, event.hash = seal
