@@ -13,7 +13,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from audit.services.ledger import Actor
+from audit.models import AuditEvent
+from audit.services.ledger import Actor, ledger_head, verify_ledger
 from oversight.api.key_lookup import STAMP_NAMES, journey_slug_in, read_key_and_journey
 from oversight.models import AISystemAPIKey, Case, GateEvaluation, Journey
 from oversight.services import rulebook
@@ -247,19 +248,28 @@ def test_a_hint_that_is_not_the_validated_journey_is_not_used(client, refunds, m
     assert evaluation.journey == Journey.objects.get(slug="refunds")
 
 
-def test_a_case_opening_locks_the_ledger_head_only_for_its_last_writes(
-    client, refunds, django_assert_max_num_queries
+def test_a_case_opening_takes_no_ledger_lock_and_is_chained_before_the_answer(
+    client, refunds, django_assert_max_num_queries, django_capture_on_commit_callbacks
 ):
-    """Every case opening queues on the one ledger-head row until COMMIT: it is taken last,
-    after the evaluation, the case, its history and its judgement points are written."""
-    with django_assert_max_num_queries(15) as captured:
+    """A case opening records `case.opened` without the ledger-head lock (issue #17): its
+    transaction never touches the head row, so case openings do not queue behind each other's
+    COMMIT. Right after the commit, still in the request, the event is sealed into the chain."""
+    with (
+        django_assert_max_num_queries(18) as captured,
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+    ):
         response = post(client, gate_body(signals={"confidence": 0.2}))
     assert response.status_code == 202
+    assert len(callbacks) == 1
     sql = [query["sql"] for query in captured.captured_queries]
+    [recorded_at] = [i for i, s in enumerate(sql) if s.startswith('INSERT INTO "audit_auditevent"')]
+    # In the case's transaction: no ledger-head row at all, locked or not.
+    assert not any("audit_ledgerhead" in s for s in sql[:recorded_at])
+    assert any("oversight_case_judgement_points" in s for s in sql[:recorded_at])
+    # After it: the seal, under the head lock (FOR UPDATE on PostgreSQL).
     [lock_at] = [i for i, s in enumerate(sql) if s.startswith("SELECT") and "audit_ledgerhead" in s]
-    after = sql[lock_at + 1 :]
-    assert after[0].startswith('INSERT INTO "audit_auditevent"')
-    assert after[1].startswith('UPDATE "audit_ledgerhead"')
-    # Then only the end of the transaction (savepoints inside the test's own transaction).
-    assert {s.split(" ")[0] for s in after[2:]} <= {"RELEASE", "COMMIT"}
-    assert any("oversight_case_judgement_points" in s for s in sql[:lock_at])
+    assert lock_at > recorded_at
+    assert sql[lock_at + 2].startswith('UPDATE "audit_auditevent" SET "sequence"')
+    event = AuditEvent.objects.get(action="case.opened", object_id=response.json()["case"]["id"])
+    assert event.sequence == ledger_head()[0]
+    assert verify_ledger().ok
