@@ -76,9 +76,11 @@ def test_the_hash_covers_the_time_recorded_at_insert_not_the_time_of_sealing(
     django_capture_on_commit_callbacks,
 ):
     recorded_at = datetime.datetime(2026, 11, 30, 12, 0, 0, 123456, tzinfo=datetime.UTC)
-    with django_capture_on_commit_callbacks() as callbacks:
-        with time_machine.travel(recorded_at, tick=False):
-            event = record(1)
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        time_machine.travel(recorded_at, tick=False),
+    ):
+        event = record(1)
     with time_machine.travel(recorded_at + datetime.timedelta(minutes=5), tick=False):
         callbacks[0]()
 
@@ -121,10 +123,13 @@ def test_a_rolled_back_case_opening_leaves_nothing_pending_and_no_gap(
     append(1)
     head = ledger_head()
 
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError, match="refused later"), transaction.atomic():
-            record(2)
-            raise RuntimeError("refused later in the same transaction")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError, match="refused later"),
+        transaction.atomic(),
+    ):
+        record(2)
+        raise RuntimeError("refused later in the same transaction")
 
     assert callbacks == []  # nothing to seal: the event went with its transaction
     assert AuditEvent.objects.count() == 1
