@@ -6,7 +6,6 @@ audit/services/chain_walk.py; their public names are importable from here as wel
 """
 
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from django.db import models, transaction
@@ -165,7 +164,8 @@ def record_event(
         payload=payload,
     )
     event.save(force_insert=True)
-    transaction.on_commit(partial(seal_recorded, event), robust=True)
+    # A lambda, not a partial: Django names a failing robust callback by its __qualname__.
+    transaction.on_commit(lambda: seal_recorded(event), robust=True)
     return event
 
 
