@@ -15,12 +15,12 @@ import pytest
 import time_machine
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 
 from audit.database_roles import RoleRefused, grant_app_role
 from audit.models import AuditEvent, LedgerHead, PurgeRecord
 from audit.purge_sql import PURGER_ROLE
-from audit.services.ledger import Actor, append_event, verify_ledger
+from audit.services.ledger import Actor, append_event, record_event, verify_ledger
 from audit.services.retention import purge_expired
 from oversight.models import Decision, GateEvaluation, IssuedReport
 from oversight.roles import ROLE_PERMISSIONS
@@ -221,3 +221,35 @@ def test_migrate_regrants_the_configured_role(app_role, settings):
     assert not can("DELETE", "oversight_case")
     assert not can("TRUNCATE", "audit_auditevent")
     assert not can("UPDATE", "audit_auditevent")
+
+
+def test_under_the_role_a_case_opening_is_sealed_and_other_ledger_updates_are_refused(
+    app_role, ledger
+):
+    """The role may update the ledger's three chain columns only, and the trigger lets only a
+    pending event's seal through: the product's own sealing works, nothing else does."""
+    pending = as_role(
+        app_role,
+        "INSERT INTO audit_auditevent (occurred_at, actor_type, actor_id, actor_label, action, "
+        "object_type, object_id, payload, prev_hash) VALUES (now(), 'system', '', 'test', "
+        "'test.pending', '', '', '{}', '')",
+    )
+    assert pending is None
+    forged = {
+        "content": as_role(app_role, "UPDATE audit_auditevent SET action = 'x'"),
+        "renumber": as_role(app_role, "UPDATE audit_auditevent SET sequence = sequence + 100"),
+    }
+    assert forged == {
+        "content": "permission denied for table audit_auditevent",
+        "renumber": "UPDATE on audit_auditevent refused: its rows are evidence and are never "
+        "changed or deleted",
+    }
+
+    with django_connected_as(app_role):
+        with transaction.atomic():
+            event = record_event(actor=Actor.system("test"), action="test.recorded")
+        check = verify_ledger()
+
+    assert event.sequence == len(ledger) + 2  # the pending row inserted above was sealed first
+    assert not AuditEvent.objects.filter(sequence__isnull=True).exists()
+    assert check.ok and check.count == len(ledger) + 2, check.summary()
