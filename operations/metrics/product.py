@@ -9,6 +9,8 @@ counter lives in a worker's memory. What each query reads, and why it stays chea
 - cases, webhook deliveries, report requests: one grouped count each; these tables grow with
   the cases (a fraction of the gate calls) and the open cases use the (status, deadline) index;
 - the ledger's last verification, the cluster heartbeat: the newest row, by index;
+- ledger events recorded but still not chained a minute later: the partial index on pending
+  events (normally empty: a case opening's event is chained before its answer);
 - training expiring within 30 days: one grouped query over the completions.
 
 Labels are slugs (ai_system, journey) and choice values (route, state): names a dashboard can
@@ -25,7 +27,7 @@ from prometheus_client.registry import Collector
 
 OPEN_CASE_STATES = ("open", "claimed", "awaiting_second_review", "escalated")
 TRAINING_HORIZON_DAYS = 30
-PRODUCT_QUERIES = 10  # the collector's queries per scrape, whatever the data
+PRODUCT_QUERIES = 11  # the collector's queries per scrape, whatever the data
 
 
 def _utc_midnight(day: datetime.date) -> datetime.datetime:
@@ -159,6 +161,7 @@ def report_requests() -> GaugeMetricFamily:
 
 def ledger_verification(now: datetime.datetime) -> list:
     from audit.models import LedgerVerification
+    from audit.services.chain_walk import stale_pending_events
 
     since = GaugeMetricFamily(
         "hitl_ledger_last_verification_age_seconds",
@@ -171,7 +174,13 @@ def ledger_verification(now: datetime.datetime) -> list:
         .first()
     )
     since.add_metric([], (now - last_ok).total_seconds() if last_ok else -1)
-    return [since]
+    pending = GaugeMetricFamily(
+        "hitl_ledger_pending_events_stale",
+        "Ledger events recorded over a minute ago and still not chained (0 when healthy; the "
+        "sealing schedule chains them).",
+    )
+    pending.add_metric([], stale_pending_events().count)
+    return [since, pending]
 
 
 def training_expiring(now: datetime.datetime) -> GaugeMetricFamily:

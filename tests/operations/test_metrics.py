@@ -4,6 +4,7 @@ scrapers only; the product's figures recomputed here from the rows the test made
 import datetime
 
 import pytest
+import time_machine
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -36,6 +37,7 @@ PRODUCT_METRICS = {
     "hitl_webhook_failures",
     "hitl_report_requests",
     "hitl_ledger_last_verification_age_seconds",
+    "hitl_ledger_pending_events_stale",
     "hitl_training_expiring_30d",
     "hitl_task_cluster_heartbeat_age_seconds",
 }
@@ -173,6 +175,18 @@ def test_webhook_backlog_failures_reports_ledger_training_and_heartbeat(
     assert samples(families["hitl_task_cluster_heartbeat_age_seconds"]) == {(): 90.0}
 
 
+def test_ledger_events_left_unchained_over_a_minute_are_counted(client, scraper):
+    from audit.services.ledger import Actor, record_event
+
+    with time_machine.travel(timezone.now() - datetime.timedelta(minutes=5)):
+        record_event(actor=Actor.system(), action="test.left")  # its process died: no seal
+    record_event(actor=Actor.system(), action="test.moments_ago")
+
+    families = scrape(client)
+
+    assert samples(families["hitl_ledger_pending_events_stale"]) == {(): 1.0}
+
+
 def test_never_verified_and_never_beaten_read_minus_one(client, scraper):
     families = scrape(client)
     assert samples(families["hitl_ledger_last_verification_age_seconds"]) == {(): -1.0}
@@ -188,7 +202,7 @@ def test_the_product_figures_cost_a_fixed_number_of_queries(
     TrainingCompletionFactory.create_batch(3)
     with django_assert_max_num_queries(PRODUCT_QUERIES):
         client.get("/metrics", **BEARER)
-    assert PRODUCT_QUERIES == 10
+    assert PRODUCT_QUERIES == 11
 
 
 @pytest.mark.parametrize(
