@@ -94,6 +94,11 @@ def _write_seals(sealed: dict[int, tuple[int, str, str]]) -> None:
             )
 
 
+# The PostgreSQL advisory lock a sealing batch holds (exclusive) and that callers waiting for a
+# running batch take shared ("ledgseal").
+SEALING_LOCK = 0x6C656467_7365616C
+
+
 def _seal_batch() -> dict[int, tuple[int, str, str]]:
     """Lock the head and chain every pending row committed by then, in one transaction.
 
@@ -101,6 +106,9 @@ def _seal_batch() -> dict[int, tuple[int, str, str]]:
     queued behind a batch which already sealed their events leave almost for free.
     """
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEALING_LOCK])
         head = locked_head()
         sealed = seal_locked(head)
         if sealed:
@@ -121,15 +129,34 @@ def seal_pending() -> int:
 def seal_recorded(event: AuditEvent) -> None:
     """After the commit that recorded `event`: make sure it is chained, and fill in its fields.
 
-    A cheap look first (by primary key): another request's batch may have sealed it already.
+    A cheap look first (by primary key), after any batch being sealed right now has committed:
+    that batch may have sealed it already.
     """
-    seal = (
-        AuditEvent.objects.filter(pk=event.pk, sequence__isnull=False)
-        .values_list("sequence", "prev_hash", "hash")
-        .first()
-    )
+    seal = _after_running_batch(event.pk)
     if seal is None:
         seal = _seal_batch().get(event.pk)
     if seal is None:  # sealed by the batch that held the lock just before ours
         seal = AuditEvent.objects.values_list("sequence", "prev_hash", "hash").get(pk=event.pk)
     event.sequence, event.prev_hash, event.hash = seal
+
+
+def _after_running_batch(event_id: int) -> tuple[int, str, str] | None:
+    """The event's seal if it has one, looked up once a batch being sealed now has committed.
+
+    On PostgreSQL the wait is a shared advisory lock against the batch's exclusive one: every
+    caller a batch sealed is released at once when it commits, instead of each taking the head
+    lock in turn only to find nothing left to seal. Elsewhere (SQLite serialises writers) it
+    is a plain look.
+    """
+    sealed = AuditEvent.objects.filter(pk=event_id, sequence__isnull=False).values_list(
+        "sequence", "prev_hash", "hash"
+    )
+    if connection.vendor != "postgresql":
+        return sealed.first()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [SEALING_LOCK])
+        # A new statement, so a new snapshot: it sees what the batch committed.
+        seal = sealed.first()
+        transaction.set_rollback(True)
+    return seal

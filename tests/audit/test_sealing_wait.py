@@ -1,0 +1,60 @@
+"""A caller whose event a running batch is sealing waits for that batch, not for the head lock.
+
+On PostgreSQL a sealing batch holds an exclusive advisory lock; a caller that finds its event
+still pending first waits on the same lock, shared, then looks again. Every caller a batch
+sealed is released at once when it commits, instead of each taking the head lock in turn only to
+find nothing left to seal (issue #17).
+"""
+
+import threading
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.db import connection, transaction
+
+from audit.models import AuditEvent
+from audit.services.ledger import Actor, record_event
+from audit.services.sealing import SEALING_LOCK, seal_recorded
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def _raw_connection():
+    db = settings.DATABASES["default"]
+    return psycopg.connect(
+        host=db["HOST"] or "127.0.0.1",
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        dbname=connection.settings_dict["NAME"],
+        autocommit=True,
+    )
+
+
+def test_a_caller_waits_for_the_running_batch_then_finds_its_event_sealed(postgres_only):
+    with transaction.atomic():
+        event = record_event(actor=Actor.system(), action="test.recorded", payload={})
+    # Committed, and sealed right after by its on-commit seal.
+    assert AuditEvent.objects.get(pk=event.pk).sequence is not None
+
+    batch = _raw_connection()
+    try:
+        batch.execute("SELECT pg_advisory_lock(%s)", [SEALING_LOCK])  # a batch is running
+        waiter_done = threading.Event()
+
+        def wait_for_seal() -> None:
+            try:
+                seal_recorded(event)
+            finally:
+                connection.close()
+                waiter_done.set()
+
+        thread = threading.Thread(target=wait_for_seal)
+        thread.start()
+        assert not waiter_done.wait(0.5), "the caller did not wait for the running batch"
+        batch.execute("SELECT pg_advisory_unlock(%s)", [SEALING_LOCK])
+        assert waiter_done.wait(10), "the caller was not released when the batch ended"
+        thread.join(5)
+    finally:
+        batch.close()
+    assert event.sequence is not None
