@@ -309,7 +309,9 @@ def build_dossier(params: dict, *, progress=_noop) -> ReportDocument:
         events_filter |= Q(
             object_type="oversight.gateevaluation", object_id=str(case.evaluation_id)
         )
-    events_qs = AuditEvent.objects.filter(events_filter).order_by("sequence")
+    # Chained events only: the report pins the ledger head they lie under.
+    chained = AuditEvent.objects.filter(sequence__isnull=False)
+    events_qs = chained.filter(events_filter).order_by("sequence")
     events_total = events_qs.count()
     events = list(
         events_qs.only(

@@ -145,7 +145,7 @@ def _events(incident: Incident, case_ids: list) -> tuple[list[AuditEvent], int]:
     condition = Q(object_type="oversight.incident", object_id=str(incident.pk))
     if case_ids:
         condition |= Q(object_type="oversight.case", object_id__in=[str(pk) for pk in case_ids])
-    events = AuditEvent.objects.filter(condition).order_by("sequence")
+    events = AuditEvent.objects.filter(condition, sequence__isnull=False).order_by("sequence")
     return list(events[:EVENT_LIMIT]), events.count()
 
 

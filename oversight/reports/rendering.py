@@ -21,7 +21,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from audit.services.ledger import ledger_head
+from audit.services.ledger import ledger_head, seal_pending
 from oversight.reports.fetcher import BASE_URL, StaticFilesURLFetcher
 
 AUTHOR = "HITL Oversight"
@@ -106,7 +106,8 @@ def render_report(
     Raises ReportParameterError for an unknown kind or parameters the builder refuses. The
     ledger head is read in the same transaction as the figures, so on databases that give a
     transaction one snapshot (SQLite; PostgreSQL at REPEATABLE READ) it is exactly the head the
-    figures saw; elsewhere it is the head when collection started.
+    figures saw; elsewhere it is the head when collection started. Events recorded but not yet
+    chained (a case opening's, for milliseconds) are sealed first, so the head covers them.
     """
     progress = progress or _no_progress
     builder = BUILDERS.get(kind)
@@ -115,6 +116,7 @@ def render_report(
     if not isinstance(params, dict):
         raise ReportParameterError("Report parameters must be a mapping.")
     progress(5, "Collecting data")
+    seal_pending()
     with transaction.atomic():
         ledger_sequence, ledger_hash = ledger_head()
         document = builder(params, progress=progress)

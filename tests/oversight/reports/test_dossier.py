@@ -332,3 +332,20 @@ def test_unknown_or_malformed_case_is_refused(db, value, message):
         render_report("dossier", {"case": value}, report_id=REPORT_ID, generated_at=OPENED)
 
     assert str(refused.value).startswith(message)
+
+
+def test_an_event_still_waiting_to_be_chained_is_sealed_before_the_dossier_pins_the_head():
+    """A case opening's event is chained just after its commit (issue #17); a report that starts
+    in between seals it first, so the head it prints covers the event and the table numbers it."""
+    from audit.services.ledger import record_event
+
+    case = CaseFactory(opened_at=OPENED)
+    pending = record_event(actor=Actor.system(), action="case.opened", obj=case)
+    assert AuditEvent.objects.get(pk=pending.pk).sequence is None  # its commit has not come
+
+    rendered = render(case.pk)
+
+    sealed = AuditEvent.objects.get(pk=pending.pk)
+    assert sealed.sequence is not None
+    assert rendered.ledger_sequence >= sealed.sequence
+    assert f"{sealed.sequence} " in text_of(rendered.pdf)
