@@ -41,12 +41,18 @@ def evaluate_guardrails() -> str:
 
 
 def roll_up_gate_days() -> str:
-    """Every quarter hour: summarise the closed days of gate calls not summarised yet."""
+    """Every quarter hour: summarise the closed days of gate calls and of decisions not
+    summarised yet (and the days of decisions marked stale)."""
+    from oversight.services.decision_rollups import roll_up_decision_days
     from oversight.services.rollups import roll_up_gate_days as roll_up
     from oversight.services.rollups import summarised_until
 
     added = roll_up()
-    return f"{added} day(s) of gate calls summarised; complete until {summarised_until()}"
+    decided = roll_up_decision_days()
+    return (
+        f"{added} day(s) of gate calls summarised; complete until {summarised_until()}; "
+        f"{decided} day(s) of decisions summarised"
+    )
 
 
 def generate_report(request_id: str) -> str:

@@ -1,5 +1,5 @@
 """One scope's figures overall and per AI system, journey and day in one pass, reading the
-daily gate summaries (GateDay) for the whole days they cover."""
+daily gate and decision summaries (GateDay, DecisionDay) for the whole days they cover."""
 
 import datetime
 from dataclasses import dataclass
@@ -11,6 +11,7 @@ from django.db.models import (
 )
 from django.db.models.functions import TruncDate
 
+from oversight.metrics.decision_days import decision_summaries
 from oversight.metrics.figures import (
     DAY,
     DIMENSIONS,
@@ -114,6 +115,9 @@ def breakdown(*, period: Period, scope: Scope = Scope()) -> Breakdown:
         queryset = tables[table]
         if table == "gate":
             queryset, summaries = _gate_summaries(queryset, period, scope)
+            yield from summaries
+        if table == "decision":
+            queryset, summaries = decision_summaries(queryset, period, scope, group="journey_day")
             yield from summaries
         journey_key = F(journey_path) if isinstance(journey_path, str) else journey_path
         yield from (

@@ -5,6 +5,7 @@ Definitions: see the package docstring (`oversight.metrics`)."""
 
 import datetime
 from dataclasses import asdict, dataclass, field
+from itertools import chain
 
 from django.db.models import (
     Count,
@@ -339,6 +340,8 @@ def figures_by(
         "case": _case_counts(period),
         "outcome": _outcome_counts(),
     }
+    from oversight.metrics.decision_days import decision_summaries
+
     rows: dict = {}
     for table, path in paths.items():
         if path is None or (only and table not in only):
@@ -347,12 +350,20 @@ def figures_by(
             key = TruncDate(path, tzinfo=datetime.UTC)
         else:
             key = F(path) if isinstance(path, str) else path
-        for row in tables[table].order_by().values(group_key=key).annotate(**counts[table]):
+        queryset, summaries = tables[table], []
+        if table == "decision" and dimension == "judgement_point":
+            # Whole summarised days from DecisionDay, the rest from the decisions.
+            queryset, summaries = decision_summaries(
+                queryset, period, scope, group="judgement_point"
+            )
+        live = queryset.order_by().values(group_key=key).annotate(**counts[table])
+        for row in chain(summaries, live):
             group = row.pop("group_key")
             if group is None:
                 continue
             values = rows.setdefault(group, {})
-            values.update(row)
+            for name, value in row.items():
+                values[name] = values.get(name, 0) + (value or 0)
     result = {}
     for group, values in rows.items():
         result[group] = Figures(**values)

@@ -49,7 +49,7 @@ from oversight.models.reports import (
     ReportStatus,
     RequestedVia,
 )
-from oversight.models.rollups import GateDay, GateRollup
+from oversight.models.rollups import DecisionDay, GateDay, GateRollup, StaleDecisionDay
 from oversight.models.systems import (
     AISystem,
     AutomationState,
@@ -76,7 +76,9 @@ __all__ = [
     "Decision",
     "DecisionOutcome",
     "DecisionStage",
+    "DecisionDay",
     "GateDay",
+    "StaleDecisionDay",
     "GateEvaluation",
     "GateRollup",
     "GoLiveSignOff",
