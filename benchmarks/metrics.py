@@ -331,14 +331,17 @@ def main() -> int:
                 f"Seeded {args.evaluations:,} gate evaluations and {args.cases:,} cases "
                 f"in {seeded:.1f} s"
             )
+        from oversight.services.day_summaries import KINDS, roll_up
         from oversight.services.rollups import roll_up_gate_days
 
         start = time.perf_counter()
         days = roll_up_gate_days()
+        others = sum(roll_up(kind) for kind in KINDS)
         rolled = time.perf_counter() - start
         print(
             f"{done}; the quarter-hourly task summarised {days} closed days of gate "
-            f"calls in {rolled:.1f} s (PostgreSQL, best of {args.repeat} runs below)."
+            f"calls and {others} of decisions and outcomes in {rolled:.1f} s (PostgreSQL, "
+            f"best of {args.repeat} runs below)."
         )
         print()
         print(f"| metric (last {args.days} days) | time | result |")

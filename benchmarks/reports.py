@@ -285,6 +285,7 @@ def main() -> int:
         from django.db import connection
 
         from oversight.models import Case
+        from oversight.services.day_summaries import KINDS, roll_up
         from oversight.services.rollups import roll_up_gate_days
 
         started = time.perf_counter()
@@ -303,6 +304,8 @@ def main() -> int:
             concentrate_on_one_system()
             how = "seeded"
         roll_up_gate_days()
+        for kind in KINDS:
+            roll_up(kind)
         seeded = time.perf_counter() - started
         first, last, calls, cases = seeded_period()
         case = (

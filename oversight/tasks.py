@@ -41,17 +41,18 @@ def evaluate_guardrails() -> str:
 
 
 def roll_up_gate_days() -> str:
-    """Every quarter hour: summarise the closed days of gate calls and of decisions not
-    summarised yet (and the days of decisions marked stale)."""
-    from oversight.services.decision_rollups import roll_up_decision_days
+    """Every quarter hour: summarise the closed days of gate calls, decisions and outcomes not
+    summarised yet (and the days of decisions and outcomes marked stale)."""
+    from oversight.services.day_summaries import KINDS
+    from oversight.services.day_summaries import roll_up as roll_up_kind
     from oversight.services.rollups import roll_up_gate_days as roll_up
     from oversight.services.rollups import summarised_until
 
     added = roll_up()
-    decided = roll_up_decision_days()
+    others = sum(roll_up_kind(kind) for kind in KINDS)
     return (
         f"{added} day(s) of gate calls summarised; complete until {summarised_until()}; "
-        f"{decided} day(s) of decisions summarised"
+        f"{others} day(s) of decisions and outcomes summarised"
     )
 
 

@@ -340,7 +340,7 @@ def figures_by(
         "case": _case_counts(period),
         "outcome": _outcome_counts(),
     }
-    from oversight.metrics.decision_days import decision_summaries
+    from oversight.metrics.summarised import decision_summaries
 
     rows: dict = {}
     for table, path in paths.items():

@@ -49,7 +49,14 @@ from oversight.models.reports import (
     ReportStatus,
     RequestedVia,
 )
-from oversight.models.rollups import DecisionDay, GateDay, GateRollup, StaleDecisionDay
+from oversight.models.rollups import (
+    DecisionDay,
+    GateDay,
+    GateRollup,
+    OutcomeDay,
+    StaleDecisionDay,
+    StaleOutcomeDay,
+)
 from oversight.models.systems import (
     AISystem,
     AutomationState,
@@ -78,7 +85,9 @@ __all__ = [
     "DecisionStage",
     "DecisionDay",
     "GateDay",
+    "OutcomeDay",
     "StaleDecisionDay",
+    "StaleOutcomeDay",
     "GateEvaluation",
     "GateRollup",
     "GoLiveSignOff",

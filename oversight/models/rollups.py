@@ -1,7 +1,7 @@
 """Daily summaries of gate evaluations and decisions, for figures over long periods.
 
 Derived tables, not evidence: every row can be recomputed from the gate evaluations and the
-decisions at any time (`oversight.services.rollups`, `oversight.services.decision_rollups`),
+decisions at any time (`oversight.services.rollups`, `oversight.services.day_summaries`),
 which stay the record. Days are UTC days, as the metrics'.
 """
 
@@ -42,6 +42,9 @@ class GateRollup(models.Model):
     complete_until = models.DateField(null=True, blank=True)
     decisions_until = models.DateField(
         null=True, blank=True, help_text="Every UTC day before it has its DecisionDay rows."
+    )
+    outcomes_until = models.DateField(
+        null=True, blank=True, help_text="Every UTC day before it has its OutcomeDay rows."
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -84,6 +87,42 @@ class StaleDecisionDay(models.Model):
     written late, a case escalated after its decisions were summarised). The metrics count such
     a day from the decisions until the quarter-hourly task summarises it again and deletes the
     marks it read (one row per change, so a change made meanwhile keeps its own mark)."""
+
+    day = models.DateField(db_index=True)
+    marked_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.day} (to summarise again)"
+
+
+class OutcomeDay(models.Model):
+    """The outcomes reported on one closed UTC day for one journey, route (as customer effort
+    by route classifies it; empty: none of the three) and customer effort (empty: not given)."""
+
+    day = models.DateField()
+    journey = models.ForeignKey(
+        Journey, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    route = models.CharField(max_length=16, blank=True)
+    customer_effort = models.PositiveSmallIntegerField(null=True, blank=True)
+    outcomes = models.PositiveIntegerField(default=0)
+    repeat_contact_answers = models.PositiveIntegerField(default=0)
+    repeat_contacts = models.PositiveIntegerField(default=0)
+    reversal_answers = models.PositiveIntegerField(default=0)
+    reversals = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["day", "journey"]
+        indexes = [models.Index(fields=["day"])]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.journey_id} {self.route}: {self.outcomes} outcomes"
+
+
+class StaleOutcomeDay(models.Model):
+    """A summarised day whose OutcomeDay rows may no longer match the outcomes (an outcome
+    reported or answered late, a case decided or overridden after its outcome's day was
+    summarised); as StaleDecisionDay."""
 
     day = models.DateField(db_index=True)
     marked_at = models.DateTimeField(auto_now_add=True)

@@ -1,7 +1,8 @@
-"""Daily summaries of decisions: the figures stay what the decisions say, summarised or not.
+"""Daily summaries of decisions and outcomes: the figures stay what the rows say, summarised
+or not.
 
-Each decision figure is recomputed here with plain SQL over the decisions and compared with
-what the dashboard's functions return, before and after the summaries exist, across the
+Each decision and outcome figure is recomputed here with plain SQL over the rows and compared
+with what the dashboard's functions return, before and after the summaries exist, across the
 boundary between summarised and live days, and after changes that land on summarised days.
 """
 
@@ -11,18 +12,20 @@ import uuid
 import pytest
 from django.db import connection
 
-from oversight.metrics import Period, Scope, breakdown, figures_by
+from oversight.metrics import Period, Scope, breakdown, customer_effort_by_route, figures_by
 from oversight.models import (
     CaseStatus,
     DecisionDay,
     DecisionOutcome,
     DecisionStage,
     GateRollup,
+    OutcomeDay,
     StaleDecisionDay,
+    StaleOutcomeDay,
 )
-from oversight.services.decision_rollups import roll_up_decision_days
+from oversight.services.day_summaries import roll_up_decision_days, roll_up_outcome_days
 from oversight.services.rollups import GRACE
-from tests.factories import CaseFactory, DecisionFactory
+from tests.factories import CaseFactory, DecisionFactory, OutcomeFactory
 from tests.oversight.test_metrics import MAY, Data, at
 
 pytestmark = pytest.mark.django_db
@@ -246,3 +249,152 @@ def test_rolling_up_again_adds_nothing_and_summaries_start_at_the_first_decision
     rows = set(DecisionDay.objects.values_list("day", "journey", "judgement_point"))
     assert roll_up_decision_days(now=MAY_CLOSED) == 0
     assert set(DecisionDay.objects.values_list("day", "journey", "judgement_point")) == rows
+
+
+# --- outcomes ---------------------------------------------------------------------------------
+
+OUTCOME_COUNTS = (
+    "outcomes",
+    "repeat_contact_answers",
+    "repeat_contacts",
+    "reversal_answers",
+    "reversals",
+)
+OUTCOME_ROWS_SQL = """
+SELECT COALESCE(c.journey_id, g.journey_id), o.customer_effort,
+  o.repeat_contact, o.reversed,
+  CASE
+    WHEN c.route_reason = 'sample_audit' OR ec.route_reason = 'sample_audit' THEN 'automated'
+    WHEN o.case_id IN (SELECT case_id FROM oversight_decision WHERE is_override)
+      OR ec.id IN (SELECT case_id FROM oversight_decision WHERE is_override) THEN 'overridden'
+    WHEN g.route = 'automate' THEN 'automated'
+    WHEN c.status = 'decided' OR ec.status = 'decided' THEN 'human'
+  END
+FROM oversight_outcome o
+LEFT JOIN oversight_case c ON c.id = o.case_id
+LEFT JOIN oversight_gateevaluation g ON g.id = o.evaluation_id
+LEFT JOIN oversight_case ec ON ec.evaluation_id = o.evaluation_id
+WHERE o.reported_at >= %s AND o.reported_at < %s
+"""
+
+
+def sql_outcomes(period: Period) -> tuple[dict, dict]:
+    """Outcome counts per journey, and the sorted efforts per route, from plain SQL."""
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(OUTCOME_ROWS_SQL, [adapt(period.start), adapt(period.end)])
+        rows = cursor.fetchall()
+    counts: dict = {}
+    efforts: dict = {"automated": [], "human": [], "overridden": []}
+    for journey, effort, repeat, reversed_, route in rows:
+        row = counts.setdefault(uuid.UUID(str(journey)), dict.fromkeys(OUTCOME_COUNTS, 0))
+        row["outcomes"] += 1
+        row["repeat_contact_answers"] += repeat is not None
+        row["repeat_contacts"] += bool(repeat)
+        row["reversal_answers"] += reversed_ is not None
+        row["reversals"] += bool(reversed_)
+        if route is not None and effort is not None:
+            efforts[route].append(effort)
+    return counts, {route: sorted(values) for route, values in efforts.items()}
+
+
+def percentile(values: list, fraction: float):
+    """Continuous percentile (linear interpolation), written out."""
+    if not values:
+        return None
+    position = fraction * (len(values) - 1)
+    low = int(position)
+    high = min(low + 1, len(values) - 1)
+    return values[low] + (position - low) * (values[high] - values[low])
+
+
+def shown_outcomes(period: Period) -> tuple[dict, dict]:
+    journeys = {
+        key: {name: getattr(item, name) for name in OUTCOME_COUNTS}
+        for key, item in breakdown(period=period).journey.items()
+        if item.outcomes
+    }
+    effort = {
+        route: (item.count, item.median, item.p90)
+        for route, item in customer_effort_by_route(period=period).items()
+    }
+    return journeys, effort
+
+
+def expected_outcomes(period: Period) -> tuple[dict, dict]:
+    counts, efforts = sql_outcomes(period)
+    return counts, {
+        route: (len(values), percentile(values, 0.5), percentile(values, 0.9))
+        for route, values in efforts.items()
+    }
+
+
+OUTCOME_PERIODS = {
+    "May": MAY,
+    "from mid-day 20 May": Period(start=at(20, 12), end=JUNE_1),
+    "to mid-day 20 May": Period(start=MAY.start, end=at(20, 12)),
+    "April and May": Period(start=at(1, 0, month=4), end=JUNE_1),
+}
+
+
+@pytest.fixture
+def outcomes(data):
+    # More outcomes over several days, so the summaries hold more than one day and effort.
+    for day, effort, case in ((18, 2, data.c1), (19, 6, data.c2), (20, 1, data.c4), (21, 5, None)):
+        OutcomeFactory(
+            customer_effort=effort,
+            reported_at=at(day, 11),
+            case=case,
+            evaluation=None if case else data.auto1,
+            repeat_contact=day % 2 == 0,
+        )
+    return data
+
+
+@pytest.mark.parametrize("label", list(OUTCOME_PERIODS))
+def test_outcome_figures_and_effort_equal_plain_sql_before_and_after_the_summaries(outcomes, label):
+    period = OUTCOME_PERIODS[label]
+    expected = expected_outcomes(period)
+    assert expected[0]  # the period holds outcomes
+    assert shown_outcomes(period) == expected
+    roll_up_outcome_days(now=MAY_CLOSED)
+    assert OutcomeDay.objects.exists()
+    assert shown_outcomes(period) == expected
+
+
+def test_an_outcome_answered_or_a_case_overridden_after_summarising_counts_at_once(outcomes):
+    roll_up_outcome_days(now=MAY_CLOSED)
+    roll_up_decision_days(now=MAY_CLOSED)
+    answered = outcomes.c1.outcomes.get(reported_at=at(20))
+    answered.reversed = True  # the customer's answer arrives weeks later
+    answered.save()
+    # The first case is overridden on a second review weeks later: its outcomes' route changes.
+    DecisionFactory(
+        case=outcomes.c1,
+        reviewer=outcomes.r2,
+        outcome=DecisionOutcome.MODIFY,
+        is_override=True,
+        override_reason=outcomes.reason,
+        rationale="Policy.",
+        stage=DecisionStage.SECOND,
+        decided_at=at(10, 10, 20),
+        authority_level=outcomes.c3.required_level,
+    )
+    marked = set(StaleOutcomeDay.objects.values_list("day", flat=True))
+    assert {datetime.date(2026, 5, 18), datetime.date(2026, 5, 20)} <= marked
+    expected = expected_outcomes(MAY)
+    assert shown_outcomes(MAY) == expected
+    assert roll_up_outcome_days(now=MAY_CLOSED) >= 2
+    assert not StaleOutcomeDay.objects.exists()
+    assert shown_outcomes(MAY) == expected
+
+
+def test_a_case_decided_after_its_outcome_was_summarised_counts_as_decided_by_a_person(data):
+    OutcomeFactory(customer_effort=7, reported_at=at(15, 16), case=data.c6)  # c6 still open
+    roll_up_outcome_days(now=MAY_CLOSED)
+    before = customer_effort_by_route(period=MAY)["human"].count
+    data.c6.status = CaseStatus.DECIDED
+    data.c6.decided_at = at(16, 9)
+    data.c6.save()
+    assert customer_effort_by_route(period=MAY)["human"].count == before + 1
+    assert shown_outcomes(MAY) == expected_outcomes(MAY)
