@@ -69,7 +69,9 @@ def drop_database(database_url: str) -> None:
 
 
 SEED_SQL = [
-    # Gate evaluations: journey by g % 6, spread over 90 days, 20 % to a person, 2 % blocked.
+    # Gate evaluations: journey by g % 6, spread over 90 days, 20 % to a person, 2 % blocked;
+    # written in the order of created_at, as the gate writes them (a day's calls in adjacent
+    # pages: reading the period's partial days then reads those pages, not the whole table).
     """
     WITH j AS (
         SELECT id, ai_system_id, (row_number() OVER (ORDER BY slug)) - 1 AS n
@@ -84,6 +86,7 @@ SEED_SQL = [
         CASE WHEN g %% 50 = 0 THEN 'blocked' WHEN g %% 5 = 0 THEN 'human' ELSE 'automate' END,
         '[]', 'cust-' || (g %% 50000), false
     FROM generate_series(1, %(evaluations)s) AS g JOIN j ON j.n = g %% 6
+    ORDER BY 4
     """,
     # Cases: 90 % decided after 1 to 120 minutes; every 20th a sample audit; every 30th breached.
     """

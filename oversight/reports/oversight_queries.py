@@ -8,10 +8,12 @@ dashboard also shows (gate calls, routed share, overrides, time to decision, cus
 come from `oversight.metrics`, never from here.
 """
 
+import contextlib
 import datetime
 import itertools
 from dataclasses import dataclass
 
+from django.db import connection, transaction
 from django.db.models import (
     Count,
     Exists,
@@ -240,6 +242,19 @@ def _grant_then(column: str) -> Subquery:
 JUDGED_PER_CHUNK = 20_000
 
 
+@contextlib.contextmanager
+def _whole_stream():
+    """On PostgreSQL, a transaction in which a server-side cursor is planned for reading every
+    row (by default the planner optimises a cursor for its first tenth: at 10 M gate calls that
+    plan read the period's decisions in 45 s against 25 s, on a busy machine)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL cursor_tuple_fraction = 1.0")
+        yield
+
+
 def decisions_outside_authority(*, ai_system: AISystem, period: Period, limit: int) -> Bounded:
     """Decisions of the period taken without effective authority at that moment.
 
@@ -263,18 +278,19 @@ def decisions_outside_authority(*, ai_system: AISystem, period: Period, limit: i
         .iterator(chunk_size=JUDGED_PER_CHUNK)
     )
     total, shown = 0, {}  # shown: the first `limit` flagged decisions, in order, with codes
-    while chunk := list(itertools.islice(stream, JUDGED_PER_CHUNK)):
-        decisions = [
-            (pk, reviewer_id, grant_id, decided_at, journeys[journey_id])
-            for pk, reviewer_id, grant_id, decided_at, journey_id in chunk
-        ]
-        flagged = judge_decisions(decisions)
-        total += len(flagged)
-        for decision in decisions:
-            if len(shown) >= limit:
-                break
-            if decision[0] in flagged:
-                shown[decision[0]] = flagged[decision[0]]
+    with _whole_stream():
+        while chunk := list(itertools.islice(stream, JUDGED_PER_CHUNK)):
+            decisions = [
+                (pk, reviewer_id, grant_id, decided_at, journeys[journey_id])
+                for pk, reviewer_id, grant_id, decided_at, journey_id in chunk
+            ]
+            flagged = judge_decisions(decisions)
+            total += len(flagged)
+            for decision in decisions:
+                if len(shown) >= limit:
+                    break
+                if decision[0] in flagged:
+                    shown[decision[0]] = flagged[decision[0]]
     rows = []
     if shown:
         rows = list(
