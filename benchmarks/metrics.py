@@ -19,6 +19,12 @@ What it does, in order:
 4. prints a Markdown table (paste it under "Metrics" in docs/performance.md) and drops the
    database.
 
+With --reuse the database must exist and hold a seeded data set (one kept with --keep, or a
+copy of one): the run migrates it, runs the quarter-hourly summaries, skips creating, seeding
+and dropping, and measures (seeding 10 M rows takes long on a small machine):
+
+    .venv/bin/python benchmarks/metrics.py --reuse --database-url postgres://…/hitl_bench_10m
+
 Exit status 0 when the run completed; 2 when PostgreSQL cannot be reached.
 """
 
@@ -63,7 +69,9 @@ def drop_database(database_url: str) -> None:
 
 
 SEED_SQL = [
-    # Gate evaluations: journey by g % 6, spread over 90 days, 20 % to a person, 2 % blocked.
+    # Gate evaluations: journey by g % 6, spread over 90 days, 20 % to a person, 2 % blocked;
+    # written in the order of created_at, as the gate writes them (a day's calls in adjacent
+    # pages: reading the period's partial days then reads those pages, not the whole table).
     """
     WITH j AS (
         SELECT id, ai_system_id, (row_number() OVER (ORDER BY slug)) - 1 AS n
@@ -78,6 +86,7 @@ SEED_SQL = [
         CASE WHEN g %% 50 = 0 THEN 'blocked' WHEN g %% 5 = 0 THEN 'human' ELSE 'automate' END,
         '[]', 'cust-' || (g %% 50000), false
     FROM generate_series(1, %(evaluations)s) AS g JOIN j ON j.n = g %% 6
+    ORDER BY 4
     """,
     # Cases: 90 % decided after 1 to 120 minutes; every 20th a sample audit; every 30th breached.
     """
@@ -193,6 +202,14 @@ def seed(evaluations: int, cases: int) -> None:
         cursor.execute("ANALYZE")
 
 
+def seeded_counts() -> tuple[int, int]:
+    """The gate evaluations and cases of a reused database (planner estimates would do, but
+    an exact count says what was measured)."""
+    from oversight.models import Case, GateEvaluation
+
+    return GateEvaluation.objects.count(), Case.objects.count()
+
+
 def best_of(repeat: int, call) -> tuple[float, object]:
     best, result = None, None
     for _ in range(repeat):
@@ -276,9 +293,16 @@ def main() -> int:
     parser.add_argument(
         "--keep", action="store_true", help="keep the database afterwards (to EXPLAIN queries)"
     )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="use an existing, already seeded database: migrate it and run the summaries, but "
+        "do not create, seed or drop it (--evaluations and --cases are ignored)",
+    )
     args = parser.parse_args()
 
-    create_database(args.database_url)
+    if not args.reuse:
+        create_database(args.database_url)
     try:
         env = {
             **os.environ,
@@ -299,18 +323,28 @@ def main() -> int:
         from django.conf import settings
 
         settings.ALLOWED_HOSTS = ["*"]
-        start = time.perf_counter()
-        seed(args.evaluations, args.cases)
-        seeded = time.perf_counter() - start
+        if args.reuse:
+            evaluations, cases = seeded_counts()
+            done = f"Reused {evaluations:,} gate evaluations and {cases:,} cases"
+        else:
+            start = time.perf_counter()
+            seed(args.evaluations, args.cases)
+            seeded = time.perf_counter() - start
+            done = (
+                f"Seeded {args.evaluations:,} gate evaluations and {args.cases:,} cases "
+                f"in {seeded:.1f} s"
+            )
+        from oversight.services.day_summaries import KINDS, roll_up
         from oversight.services.rollups import roll_up_gate_days
 
         start = time.perf_counter()
         days = roll_up_gate_days()
+        others = sum(roll_up(kind) for kind in KINDS)
         rolled = time.perf_counter() - start
         print(
-            f"Seeded {args.evaluations:,} gate evaluations and {args.cases:,} cases "
-            f"in {seeded:.1f} s; the quarter-hourly task summarised {days} closed days of gate "
-            f"calls in {rolled:.1f} s (PostgreSQL, best of {args.repeat} runs below)."
+            f"{done}; the quarter-hourly task summarised {days} closed days of gate "
+            f"calls and {others} of decisions and outcomes in {rolled:.1f} s (PostgreSQL, "
+            f"best of {args.repeat} runs below)."
         )
         print()
         print(f"| metric (last {args.days} days) | time | result |")
@@ -321,7 +355,7 @@ def main() -> int:
         from django.db import connections
 
         connections.close_all()
-        if not args.keep:
+        if not (args.keep or args.reuse):
             drop_database(args.database_url)
     return 0
 

@@ -22,6 +22,10 @@ What it does, in order:
    literacy register as of the last day, and the dossier of one seeded case;
 5. drops the database (unless --keep).
 
+With --reuse the database must exist and hold metrics.py's seed (kept with --keep, or a copy):
+the run migrates it, skips creating, seeding and dropping, moves the data to one AI system
+unless that was done already (it says which), and brings the daily summaries up to date.
+
 Exit status 0 when the run completed (the targets are reported, not enforced); 1 when a report
 could not be issued; 2 when PostgreSQL cannot be reached.
 """
@@ -163,8 +167,9 @@ def issue_in_child(database_url: str, kind: str, params: dict, warnings: list[st
 # --------------------------------------------------------------------------- the parent
 
 
-def concentrate_on_one_system() -> None:
+def concentrate_on_one_system() -> bool:
     """Move the second AI system's journeys and gate calls to the first: one system, all data.
+    Idempotent: returns False (and changes nothing) when everything is on the first already.
 
     Gate evaluations are evidence: a trigger refuses every UPDATE. This throw-away database lets
     the move pass by setting session_replication_role (which skips triggers) for its
@@ -172,9 +177,14 @@ def concentrate_on_one_system() -> None:
     """
     from django.db import connection, transaction
 
-    from oversight.models import AISystem
+    from oversight.models import AISystem, GateEvaluation, Journey
 
     target = AISystem.objects.get(slug=SYSTEM)
+    if (
+        not Journey.objects.exclude(ai_system=target).exists()
+        and not GateEvaluation.objects.exclude(ai_system=target).exists()
+    ):
+        return False
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL session_replication_role = replica")
         cursor.execute(
@@ -187,6 +197,14 @@ def concentrate_on_one_system() -> None:
         )
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
+    return True
+
+
+def recompute_summaries() -> None:
+    """Every daily summary written afresh from the rows (after the data moved)."""
+    from oversight.services.rollups import recompute_gate_days
+
+    recompute_gate_days(None, datetime.date.max)
 
 
 def seeded_period() -> tuple[datetime.date, datetime.date, int, int]:
@@ -241,9 +259,16 @@ def main() -> int:
     parser.add_argument(
         "--keep", action="store_true", help="keep the database afterwards (to EXPLAIN queries)"
     )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="use an existing database seeded by metrics.py: migrate it, bring the summaries up "
+        "to date, but do not create, seed or drop it (--evaluations and --cases are ignored)",
+    )
     args = parser.parse_args()
 
-    metrics_bench.create_database(args.database_url)
+    if not args.reuse:
+        metrics_bench.create_database(args.database_url)
     try:
         env = django_env(args.database_url)
         subprocess.run(
@@ -260,12 +285,27 @@ def main() -> int:
         from django.db import connection
 
         from oversight.models import Case
+        from oversight.services.day_summaries import KINDS, roll_up
         from oversight.services.rollups import roll_up_gate_days
 
         started = time.perf_counter()
-        metrics_bench.seed(args.evaluations, args.cases)
-        concentrate_on_one_system()
+        if args.reuse:
+            evaluations, cases = metrics_bench.seeded_counts()
+            moved = concentrate_on_one_system()
+            if moved:
+                # The summaries written before the move name the second system: write them anew.
+                recompute_summaries()
+            how = "reused (moved to one AI system now)" if moved else "reused"
+            if not moved:
+                print("  (reused database: the move to one AI system was applied before)")
+        else:
+            evaluations, cases = args.evaluations, args.cases
+            metrics_bench.seed(args.evaluations, args.cases)
+            concentrate_on_one_system()
+            how = "seeded"
         roll_up_gate_days()
+        for kind in KINDS:
+            roll_up(kind)
         seeded = time.perf_counter() - started
         first, last, calls, cases = seeded_period()
         case = (
@@ -288,7 +328,7 @@ def main() -> int:
             f"PostgreSQL {server.split()[0]}"
         )
         print(
-            f"  data      {args.evaluations:,} gate evaluations and {args.cases:,} cases seeded "
+            f"  data      {evaluations:,} gate evaluations and {cases:,} cases {how} "
             f"and summarised in {seeded:.0f} s; all on AI system {SYSTEM}"
         )
         print(
@@ -336,7 +376,7 @@ def main() -> int:
             from django.db import connections
 
             connections.close_all()
-        if not args.keep:
+        if not (args.keep or args.reuse):
             metrics_bench.drop_database(args.database_url)
     return 0
 

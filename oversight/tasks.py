@@ -41,12 +41,19 @@ def evaluate_guardrails() -> str:
 
 
 def roll_up_gate_days() -> str:
-    """Every quarter hour: summarise the closed days of gate calls not summarised yet."""
+    """Every quarter hour: summarise the closed days of gate calls, decisions and outcomes not
+    summarised yet (and the days of decisions and outcomes marked stale)."""
+    from oversight.services.day_summaries import KINDS
+    from oversight.services.day_summaries import roll_up as roll_up_kind
     from oversight.services.rollups import roll_up_gate_days as roll_up
     from oversight.services.rollups import summarised_until
 
     added = roll_up()
-    return f"{added} day(s) of gate calls summarised; complete until {summarised_until()}"
+    others = sum(roll_up_kind(kind) for kind in KINDS)
+    return (
+        f"{added} day(s) of gate calls summarised; complete until {summarised_until()}; "
+        f"{others} day(s) of decisions and outcomes summarised"
+    )
 
 
 def generate_report(request_id: str) -> str:

@@ -1,5 +1,5 @@
 """One scope's figures overall and per AI system, journey and day in one pass, reading the
-daily gate summaries (GateDay) for the whole days they cover."""
+daily summaries (GateDay, DecisionDay, OutcomeDay) for the whole days they cover."""
 
 import datetime
 from dataclasses import dataclass
@@ -24,6 +24,7 @@ from oversight.metrics.figures import (
     _tables,
     utc_midnight,
 )
+from oversight.metrics.summarised import decision_summaries, summarised, summed
 from oversight.models import (
     GateDay,
     GateRollup,
@@ -115,6 +116,12 @@ def breakdown(*, period: Period, scope: Scope = Scope()) -> Breakdown:
         if table == "gate":
             queryset, summaries = _gate_summaries(queryset, period, scope)
             yield from summaries
+        if table == "decision":
+            queryset, summaries = decision_summaries(queryset, period, scope, group="journey_day")
+            yield from summaries
+        if table == "outcome":
+            queryset, days = summarised("outcome", queryset, period, scope)
+            yield from summed("outcome", days, group_journey=F("journey_id"), group_day=F("day"))
         journey_key = F(journey_path) if isinstance(journey_path, str) else journey_path
         yield from (
             queryset.order_by()

@@ -1,7 +1,8 @@
 """Customer effort of the outcomes reported in a period, per route (automated, decided by a
 person, overridden)."""
 
-from django.db import connection
+from collections import Counter
+
 from django.db.models import Case as DbCase
 from django.db.models import (
     CharField,
@@ -10,12 +11,14 @@ from django.db.models import (
     OuterRef,
     Q,
     Subquery,
+    Sum,
     Value,
     When,
 )
 
 from oversight.metrics.figures import Period, Scope, _in, _scope_q
-from oversight.metrics.percentiles import Distribution, PercentileCont, distribution
+from oversight.metrics.percentiles import Distribution, distribution_of_counts
+from oversight.metrics.summarised import summarised
 from oversight.models import (
     Case,
     CaseStatus,
@@ -66,35 +69,34 @@ def _effort_route():
 def customer_effort_by_route(*, period: Period, scope: Scope = Scope()) -> dict[str, Distribution]:
     """Customer effort (1-7) of the outcomes reported in the period, per route.
 
-    {"automated": ..., "human": ..., "overridden": ...}; see the module docstring. PostgreSQL:
-    one query grouped by route; elsewhere `distribution` per route.
+    {"automated": ..., "human": ..., "overridden": ...}; see the module docstring. How many
+    outcomes gave each effort, per route: from the daily summaries (OutcomeDay) for whole
+    summarised days and one GROUP BY over the other outcomes; the median and 90th percentile
+    follow exactly from those counts (`distribution_of_counts`, as percentile_cont).
     """
     lookups, route = _effort_route()
-    outcomes = (
-        Outcome.objects.filter(
-            _in(period, "reported_at"), _scope_q(scope, "outcome"), customer_effort__isnull=False
+    outcomes = Outcome.objects.filter(
+        _in(period, "reported_at"), _scope_q(scope, "outcome"), customer_effort__isnull=False
+    )
+    outcomes, days = summarised("outcome", outcomes, period, scope)
+    counts: dict[str, Counter] = {name: Counter() for name in EFFORT_ROUTES}
+    if days is not None:
+        summaries = (
+            days.filter(customer_effort__isnull=False)
+            .exclude(route="")
+            .values(effort_route=F("route"), effort=F("customer_effort"))
+            .annotate(n=Sum("outcomes"))
         )
-        .annotate(**lookups)
+        for row in summaries:
+            counts[row["effort_route"]][row["effort"]] += row["n"]
+    live = (
+        outcomes.annotate(**lookups)
         .annotate(effort_route=route)
         .exclude(effort_route=None)
+        .order_by()
+        .values("effort_route", effort=F("customer_effort"))
+        .annotate(n=Count("pk"))
     )
-    empty = Distribution(0, None, None)
-    if connection.vendor == "postgresql":
-        rows = (
-            outcomes.order_by()
-            .values("effort_route")
-            .annotate(
-                count=Count("pk"),
-                median=PercentileCont("customer_effort", fraction=0.5),
-                p90=PercentileCont("customer_effort", fraction=0.9),
-            )
-        )
-        found = {
-            row["effort_route"]: Distribution(row["count"], row["median"], row["p90"])
-            for row in rows
-        }
-        return {name: found.get(name, empty) for name in EFFORT_ROUTES}
-    return {
-        name: distribution(outcomes.filter(effort_route=name), F("customer_effort"))
-        for name in EFFORT_ROUTES
-    }
+    for row in live:
+        counts[row["effort_route"]][row["effort"]] += row["n"]
+    return {name: distribution_of_counts(counts[name]) for name in EFFORT_ROUTES}

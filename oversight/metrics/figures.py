@@ -5,6 +5,7 @@ Definitions: see the package docstring (`oversight.metrics`)."""
 
 import datetime
 from dataclasses import asdict, dataclass, field
+from itertools import chain
 
 from django.db.models import (
     Count,
@@ -311,14 +312,12 @@ def _tables(period: Period, scope: Scope):
 
 
 def figures(*, period: Period, scope: Scope = Scope()) -> Figures:
-    """Every count and rate of one scope in the period: four aggregate queries."""
-    tables = _tables(period, scope)
-    values = {}
-    values.update(tables["gate"].aggregate(**_gate_counts()))
-    values.update(tables["decision"].aggregate(**_decision_counts()))
-    values.update(tables["case"].aggregate(**_case_counts(period)))
-    values.update(tables["outcome"].aggregate(**_outcome_counts()))
-    return Figures(**{name: value or 0 for name, value in values.items()})
+    """Every count and rate of one scope in the period: the overall row of `breakdown`, which
+    reads the daily summaries for whole summarised days (a few queries, whatever the number of
+    rows; tests hold it to counting every row)."""
+    from oversight.metrics.breakdown import breakdown
+
+    return breakdown(period=period, scope=scope).overall
 
 
 def figures_by(
@@ -339,6 +338,8 @@ def figures_by(
         "case": _case_counts(period),
         "outcome": _outcome_counts(),
     }
+    from oversight.metrics.summarised import decision_summaries
+
     rows: dict = {}
     for table, path in paths.items():
         if path is None or (only and table not in only):
@@ -347,12 +348,20 @@ def figures_by(
             key = TruncDate(path, tzinfo=datetime.UTC)
         else:
             key = F(path) if isinstance(path, str) else path
-        for row in tables[table].order_by().values(group_key=key).annotate(**counts[table]):
+        queryset, summaries = tables[table], []
+        if table == "decision" and dimension == "judgement_point":
+            # Whole summarised days from DecisionDay, the rest from the decisions.
+            queryset, summaries = decision_summaries(
+                queryset, period, scope, group="judgement_point"
+            )
+        live = queryset.order_by().values(group_key=key).annotate(**counts[table])
+        for row in chain(summaries, live):
             group = row.pop("group_key")
             if group is None:
                 continue
             values = rows.setdefault(group, {})
-            values.update(row)
+            for name, value in row.items():
+                values[name] = values.get(name, 0) + (value or 0)
     result = {}
     for group, values in rows.items():
         result[group] = Figures(**values)

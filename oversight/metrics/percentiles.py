@@ -100,6 +100,31 @@ def distribution(queryset, expression, *, fractions=(0.5, 0.9)) -> Distribution:
     return Distribution(count, *(values + [None, None])[:2])
 
 
+def distribution_of_counts(counts: dict, *, fractions=(0.5, 0.9)) -> Distribution:
+    """The same Distribution from how many times each value occurs ({value: count}): exact,
+    for figures of few distinct values (customer effort 1-7) summed from daily summaries."""
+    total = sum(counts.values())
+    if not total:
+        return Distribution(0, None, None)
+    ordered = sorted((value, count) for value, count in counts.items() if count)
+
+    def nth(index: int) -> float:  # the index-th value (0-based) in sorted order
+        seen = 0
+        for value, count in ordered:
+            seen += count
+            if index < seen:
+                return float(value)
+        return float(ordered[-1][0])
+
+    values = []
+    for fraction in fractions:
+        position = fraction * (total - 1)
+        low = math.floor(position)
+        below, above = nth(low), nth(min(low + 1, total - 1))
+        values.append(below + (position - low) * (above - below))
+    return Distribution(total, *(values + [None, None])[:2])
+
+
 def time_to_decision(*, period: Period, scope: Scope = Scope()) -> Distribution:
     """Seconds from opening to decision of the cases decided in the period."""
     cases = Case.objects.filter(

@@ -49,7 +49,14 @@ from oversight.models.reports import (
     ReportStatus,
     RequestedVia,
 )
-from oversight.models.rollups import GateDay, GateRollup
+from oversight.models.rollups import (
+    DecisionDay,
+    GateDay,
+    GateRollup,
+    OutcomeDay,
+    StaleDecisionDay,
+    StaleOutcomeDay,
+)
 from oversight.models.systems import (
     AISystem,
     AutomationState,
@@ -76,7 +83,11 @@ __all__ = [
     "Decision",
     "DecisionOutcome",
     "DecisionStage",
+    "DecisionDay",
     "GateDay",
+    "OutcomeDay",
+    "StaleDecisionDay",
+    "StaleOutcomeDay",
     "GateEvaluation",
     "GateRollup",
     "GoLiveSignOff",

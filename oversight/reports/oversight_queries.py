@@ -8,9 +8,12 @@ dashboard also shows (gate calls, routed share, overrides, time to decision, cus
 come from `oversight.metrics`, never from here.
 """
 
+import contextlib
 import datetime
+import itertools
 from dataclasses import dataclass
 
+from django.db import connection, transaction
 from django.db.models import (
     Count,
     Exists,
@@ -234,6 +237,24 @@ def _grant_then(column: str) -> Subquery:
     )
 
 
+# Decisions judged per chunk, read from a server-side cursor: memory stays bounded by the chunk
+# and the rows the report prints, however many decisions the period holds.
+JUDGED_PER_CHUNK = 20_000
+
+
+@contextlib.contextmanager
+def _whole_stream():
+    """On PostgreSQL, a transaction in which a server-side cursor is planned for reading every
+    row (by default the planner optimises a cursor for its first tenth: at 10 M gate calls that
+    plan read the period's decisions in 45 s against 25 s, on a busy machine)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL cursor_tuple_fraction = 1.0")
+        yield
+
+
 def decisions_outside_authority(*, ai_system: AISystem, period: Period, limit: int) -> Bounded:
     """Decisions of the period taken without effective authority at that moment.
 
@@ -245,30 +266,42 @@ def decisions_outside_authority(*, ai_system: AISystem, period: Period, limit: i
     level required then (current on that UTC day) or the acknowledgement, by then, of the
     system briefing published by then that the level required. Each row carries the reasons as
     flags. The one walk in Python of this module: the period's decisions of one AI system, as
-    value tuples, judged from one record read in bulk; a fixed number of queries.
+    value tuples streamed in chunks of `JUDGED_PER_CHUNK`, each chunk judged from one record
+    read in bulk (a fixed number of queries per chunk); only the count and the first `limit`
+    flagged decisions are kept.
     """
     journeys = {journey.pk: journey for journey in Journey.objects.filter(ai_system=ai_system)}
-    decisions = [
-        (pk, reviewer_id, grant_id, decided_at, journeys[journey_id])
-        for pk, reviewer_id, grant_id, decided_at, journey_id in Decision.objects.filter(
-            _in(period, "decided_at"), case__journey__ai_system=ai_system
-        )
+    stream = (
+        Decision.objects.filter(_in(period, "decided_at"), case__journey__ai_system=ai_system)
         .order_by("decided_at", "pk")
         .values_list("pk", "reviewer_id", "grant_id", "decided_at", "case__journey_id")
-    ]
-    flagged = judge_decisions(decisions)
-    ordered = [decision[0] for decision in decisions if decision[0] in flagged]
+        .iterator(chunk_size=JUDGED_PER_CHUNK)
+    )
+    total, shown = 0, {}  # shown: the first `limit` flagged decisions, in order, with codes
+    with _whole_stream():
+        while chunk := list(itertools.islice(stream, JUDGED_PER_CHUNK)):
+            decisions = [
+                (pk, reviewer_id, grant_id, decided_at, journeys[journey_id])
+                for pk, reviewer_id, grant_id, decided_at, journey_id in chunk
+            ]
+            flagged = judge_decisions(decisions)
+            total += len(flagged)
+            for decision in decisions:
+                if len(shown) >= limit:
+                    break
+                if decision[0] in flagged:
+                    shown[decision[0]] = flagged[decision[0]]
     rows = []
-    if ordered:
+    if shown:
         rows = list(
-            Decision.objects.filter(pk__in=ordered[:limit])
+            Decision.objects.filter(pk__in=list(shown))
             .select_related("reviewer", "case__journey", "grant__level")
             .order_by("decided_at", "pk")
         )
     for row in rows:
         for code in DECISION_SHORTFALLS:
-            setattr(row, code, code in flagged[row.pk])
-    return Bounded(rows, len(ordered))
+            setattr(row, code, code in shown[row.pk])
+    return Bounded(rows, total)
 
 
 # --- activity --------------------------------------------------------------------------------

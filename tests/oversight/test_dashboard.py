@@ -217,3 +217,40 @@ def test_the_trends_day_labels_stay_inside_the_picture():
     assert 'text-anchor="start">1 May 2026</text>' in svg
     assert 'x="630.0" y="180" font-size="10" text-anchor="end">30 May 2026</text>' in svg
     assert 'viewBox="0 0 640 186"' in svg
+
+
+def roll_up_everything():
+    from oversight.services.day_summaries import KINDS, roll_up
+    from oversight.services.rollups import roll_up_gate_days
+
+    roll_up_gate_days()
+    for kind in KINDS:
+        roll_up(kind)
+
+
+# The page's queries with every closed day summarised: a fixed number, whatever the rows (the
+# figures read GateDay, DecisionDay and OutcomeDay for the whole days, and the rows only for
+# the period's partial days and what is not summarised yet).
+DASHBOARD_MAX_QUERIES = 33
+
+
+def test_the_dashboard_reads_summaries_in_a_pinned_number_of_queries(
+    client, data, frozen, django_assert_max_num_queries
+):
+    client.force_login(person(MANAGER))
+    roll_up_everything()
+    client.get(URL)  # warm the session and permission caches
+    with django_assert_max_num_queries(DASHBOARD_MAX_QUERIES):
+        response = client.get(URL)
+    shown = response.context["overall"]["figures"]
+    few = dashboard_queries(client)
+    more_rows(data, 25)  # written on a summarised day: counted at once (the day is stale)
+    assert client.get(URL).context["overall"]["figures"].live_decisions == (
+        shown.live_decisions + 25
+    )
+    roll_up_everything()
+    with django_assert_max_num_queries(DASHBOARD_MAX_QUERIES):
+        assert client.get(URL).context["overall"]["figures"].live_decisions == (
+            shown.live_decisions + 25
+        )
+    assert dashboard_queries(client) == few
