@@ -9,6 +9,7 @@ import time
 
 import httpx
 import pytest
+from django.db import OperationalError, transaction
 from hitl_oversight_client import (
     ActionRejected,
     AsyncOversightClient,
@@ -32,9 +33,25 @@ REFUND = {"type": "refund", "amount": "80.00", "currency": "EUR"}
 
 
 def decide(case_id, reviewer, outcome, **fields):
-    case = Case.objects.get(pk=case_id)
-    claim_case(case=case, reviewer=reviewer)
-    decide_case(case=case, reviewer=reviewer, decision=DecisionInput(outcome=outcome, **fields))
+    """A person decides, from a thread beside the live server that the client polls.
+
+    On SQLite the test database is one shared in-memory cache: a poll reading the case table at
+    that moment makes the write fail with "table is locked". Nothing is kept of a failed try
+    (one transaction), so it is tried again, as a person would press the button again.
+    """
+    for attempt in range(40):
+        try:
+            with transaction.atomic():
+                case = Case.objects.get(pk=case_id)
+                claim_case(case=case, reviewer=reviewer)
+                decide_case(
+                    case=case, reviewer=reviewer, decision=DecisionInput(outcome=outcome, **fields)
+                )
+            return
+        except OperationalError as error:
+            if "locked" not in str(error) or attempt == 39:
+                raise
+            time.sleep(0.05)
 
 
 def modify(case_id, reviewer):
