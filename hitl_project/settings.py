@@ -73,8 +73,9 @@ MIDDLEWARE = [
     # One log line per request, with the request id above (operations/request_log.py).
     "operations.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
-    "csp.middleware.CSPMiddleware",
+    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below): django-csp's
+    # middleware, with a policy that needs no nonce built once, not on every response.
+    "hitl_project.content_security_policy.CSPMiddleware",
     "hitl_project.site_middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
