@@ -137,12 +137,21 @@ def test_rows_written_may_exceed_the_answers_only_by_what_was_in_flight(rows, ok
     assert rows_match({"x": rows}, {"x": 100}, {"x": 8}, "x") is ok
 
 
-def test_the_entry_point_still_starts():
+@pytest.mark.parametrize(
+    ("script", "option"),
+    [
+        ("gate.py", "--load {auto,wrk,python}"),
+        # These two use the package's database and environment helpers.
+        ("scale_out.py", "--gate-calls"),
+        ("metrics_overhead.py", "--calls"),
+    ],
+)
+def test_the_scripts_using_the_package_still_start(script, option):
     done = subprocess.run(
-        [sys.executable, str(PROJECT_DIR / "benchmarks" / "gate.py"), "--help"],
+        [sys.executable, str(PROJECT_DIR / "benchmarks" / script), "--help"],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    assert "--load {auto,wrk,python}" in done.stdout
+    assert option in done.stdout
