@@ -24,7 +24,7 @@ from .database import bare_env, server_env
 from .in_process import setup_django
 
 
-def _product_calls(client_kwargs):
+def _product_calls():
     from django.test import Client
 
     from audit.services.ledger import Actor
@@ -43,7 +43,7 @@ def _product_calls(client_kwargs):
     }
 
 
-def _bare_calls(client_kwargs):
+def _bare_calls():
     from django.test import Client
 
     client = Client(HTTP_HOST=HOST)
@@ -87,7 +87,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     env = server_env(args.database_url)
     setup_django(bare_env(env) if args.bare else env)
-    calls = (_bare_calls if args.bare else _product_calls)({})
+    calls = (_bare_calls if args.bare else _product_calls)()
     for label, (expected, send) in calls.items():
         ms = cpu_per_call(send, expected, args.calls, args.batches)
         print(f"{label:<31} {ms:6.3f} ms CPU per call (best of {args.batches} × {args.calls})")
