@@ -78,6 +78,13 @@ def parse_args(argv=None):
         metavar="N",
         help="also print a cProfile of N in-process gate calls (for diagnosis)",
     )
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        choices=("WARNING", "INFO"),
+        help="the product server's LOG_LEVEL: WARNING (default) leaves out the request log "
+        "line production writes at INFO on every call (about 20 µs each)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument(
         "--force", action="store_true", help="drop an existing database even if not *bench*"
@@ -134,7 +141,11 @@ def main(argv=None) -> int:
 
         port = free_port(args.port)
         server = start_gunicorn(
-            env, port, workers=args.workers, threads=args.threads, log_path=log_path
+            {**env, "LOG_LEVEL": args.log_level},
+            port,
+            workers=args.workers,
+            threads=args.threads,
+            log_path=log_path,
         )
         wait_until_ready(server, port, api_key, log_path)
         bare_port = free_port(args.port + 1 if args.port else 0)

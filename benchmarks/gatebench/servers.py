@@ -49,9 +49,16 @@ def start_gunicorn(
     ]
     if "--no-control-socket" in _gunicorn_help():  # gunicorn >= 24: not a shared ~/.gunicorn
         command.append("--no-control-socket")
-    return subprocess.Popen(
-        command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, start_new_session=True
-    )
+    # The app's own log (its stderr: the request log at INFO) goes with gunicorn's, not on screen.
+    with log_path.open("a") as stderr:
+        return subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+        )
 
 
 def wait_until_ready(
