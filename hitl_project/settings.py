@@ -93,7 +93,8 @@ MIDDLEWARE = [
     # G2: a lost database connection answers 503 + Retry-After, not a 500 page (last, so it
     # sees a view's exception first; the API has its own JSON answer in oversight.api.errors).
     "hitl_project.database_unavailable.DatabaseUnavailableMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # django-prometheus's after-middleware, its labelled series looked up once per label set.
+    "hitl_project.prometheus_middleware.PrometheusAfterMiddleware",
 ]
 
 if not DEBUG:
