@@ -31,6 +31,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The gate benchmark's package (benchmarks/gatebench/): its database, environment and bodies.
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from gatebench.database import create_database, drop_database, migrate  # noqa: E402
+from gatebench.in_process import setup_django  # noqa: E402
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/hitl_bench_metrics_overhead"
 VARIANTS = {
     "neither": {"METRICS_DATABASE": "0", "BENCH_PROMETHEUS_MIDDLEWARE": "0"},
@@ -60,10 +65,11 @@ def child(calls: int) -> None:
     middleware = list(settings.MIDDLEWARE)
     if os.environ["BENCH_PROMETHEUS_MIDDLEWARE"] == "0":
         middleware = [m for m in middleware if not m.startswith("django_prometheus.")]
-    gate = load("gate")
+    from gatebench.config import AUTOMATE_BODY
+
     with override_settings(MIDDLEWARE=middleware, ALLOWED_HOSTS=["testserver"]):
         client = Client(HTTP_AUTHORIZATION=f"Api-Key {os.environ['BENCH_API_KEY']}")
-        body = json.dumps(gate.AUTOMATE_BODY)
+        body = json.dumps(AUTOMATE_BODY)
         for _ in range(30):  # warm-up: connections, caches, prepared statements
             client.post("/api/v1/gate/", body, content_type="application/json")
         times = []
@@ -89,16 +95,15 @@ def main() -> int:
         child(args.calls)
         return 0
 
-    gatebench = load("gate")
     scale_out = load("scale_out")
     env = scale_out.environment(args.database_url, "", 0)
     env.pop("REDIS_URL")
     env["LOG_LEVEL"] = "WARNING"
-    version = gatebench.create_database(args.database_url, force=False)
+    version = create_database(args.database_url, force=False)
     print(f"PostgreSQL {version}; {args.rounds} rounds of {args.calls} gate calls per variant")
     try:
-        gatebench.migrate(env)
-        gatebench.setup_django(env)
+        migrate(env)
+        setup_django(env)
         env["BENCH_API_KEY"] = scale_out.seed()
         results: dict[str, list[dict]] = {name: [] for name in VARIANTS}
         names = list(VARIANTS)
@@ -120,7 +125,7 @@ def main() -> int:
         from django.db import connections
 
         connections.close_all()
-        gatebench.drop_database(args.database_url)
+        drop_database(args.database_url)
     base = statistics.median(r["median"] for r in results["neither"])
     print()
     print(f"{'variant':<20} {'median ms':>10} {'p90 ms':>8} {'vs neither':>11}")

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import importlib.util
 import json
 import os
 import re
@@ -62,21 +61,24 @@ PROCESSED = re.compile(r"Processed '([^']+)' \(([^)]+)\)")
 CREATED = re.compile(r"created task (\S+) from schedule \[([^\]]+)\]")
 
 
-def load_gate_benchmark():
-    spec = importlib.util.spec_from_file_location("gatebench", ROOT / "benchmarks" / "gate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-gatebench = load_gate_benchmark()
-
+# The gate benchmark's package (benchmarks/gatebench/): its database, environment and bodies.
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from gatebench.config import AUTOMATE_BODY, GATE_PATH, HUMAN_BODY  # noqa: E402
+from gatebench.database import (  # noqa: E402
+    create_database,
+    dbname,
+    drop_database,
+    migrate,
+    server_env,
+)
+from gatebench.in_process import setup_django  # noqa: E402
+from gatebench.servers import free_port  # noqa: E402
 
 # --------------------------------------------------------------------------- setup
 
 
 def environment(database_url: str, redis_url: str, receiver_port: int) -> dict[str, str]:
-    env = gatebench.server_env(database_url)
+    env = server_env(database_url)
     env.update(
         REDIS_URL=redis_url,
         LOG_FORMAT="json",
@@ -284,11 +286,9 @@ def gate_caller(bases, api_key, callback, budget, counter, tally: Tally, deadlin
             n = counter[0]
         base = bases[n % len(bases)]
         human = n % HUMAN_EVERY == 0
-        body = (
-            dict(gatebench.HUMAN_BODY, callback_url=callback) if human else gatebench.AUTOMATE_BODY
-        )
+        body = dict(HUMAN_BODY, callback_url=callback) if human else AUTOMATE_BODY
         try:
-            response = sessions[base].post(base + gatebench.GATE_PATH, json=body, timeout=30)
+            response = sessions[base].post(base + GATE_PATH, json=body, timeout=30)
         except requests.RequestException as error:
             tally.error(f"gate call to {base}: {type(error).__name__}")
             continue
@@ -500,19 +500,19 @@ def main() -> int:
             file=sys.stderr,
         )
         return 2
-    ports = args.ports or [gatebench.free_port() for _ in range(3)]
+    ports = args.ports or [free_port() for _ in range(3)]
     bases = [f"http://{HOST}:{port}" for port in ports[:2]]
     env = environment(args.database_url, args.redis_url, ports[2])
-    print(f"Database {gatebench._dbname(args.database_url)}, Redis {args.redis_url}")
-    version = gatebench.create_database(args.database_url, force=args.force)
+    print(f"Database {dbname(args.database_url)}, Redis {args.redis_url}")
+    version = create_database(args.database_url, force=args.force)
     print(f"PostgreSQL {version}; migrating …", flush=True)
     empty_redis(args.redis_url)
     logs_dir = Path(tempfile.mkdtemp(prefix="hitl-scale-out-"))
     processes: list[subprocess.Popen] = []
     receiver = None
     try:
-        gatebench.migrate(env)
-        gatebench.setup_django(env)
+        migrate(env)
+        setup_django(env)
         api_key = seed()
         schedules = standing_schedules()
         receiver = Receiver(ports[2])
@@ -631,7 +631,7 @@ def main() -> int:
         print(f"  {error[1]} x {error[0]}")
 
     if not args.keep:
-        gatebench.drop_database(args.database_url)
+        drop_database(args.database_url)
     else:
         print(f"Kept the database and the logs ({logs_dir}).")
     failed = tally.errors or duplicates or twice_received or results["attempted_twice"]

@@ -73,8 +73,9 @@ MIDDLEWARE = [
     # One log line per request, with the request id above (operations/request_log.py).
     "operations.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
-    "csp.middleware.CSPMiddleware",
+    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below): django-csp's
+    # middleware, with a policy that needs no nonce built once, not on every response.
+    "hitl_project.content_security_policy.CSPMiddleware",
     "hitl_project.site_middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -92,7 +93,8 @@ MIDDLEWARE = [
     # G2: a lost database connection answers 503 + Retry-After, not a 500 page (last, so it
     # sees a view's exception first; the API has its own JSON answer in oversight.api.errors).
     "hitl_project.database_unavailable.DatabaseUnavailableMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # django-prometheus's after-middleware, its labelled series looked up once per label set.
+    "hitl_project.prometheus_middleware.PrometheusAfterMiddleware",
 ]
 
 if not DEBUG:

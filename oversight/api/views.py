@@ -18,6 +18,7 @@ from oversight.api.authentication import AISystemKeyAuthentication, IsAISystem
 from oversight.api.errors import PayloadTooLarge
 from oversight.api.idempotency import idempotent
 from oversight.api.key_lookup import journey_slug_in
+from oversight.api.negotiation import JSONFirstNegotiation
 from oversight.api.parsers import GuardedJSONParser
 from oversight.api.plain_gate_body import plain_gate_request
 from oversight.api.query_parameters import (
@@ -92,6 +93,8 @@ class AISystemAPIView(GenericAPIView):
     authentication_classes = [AISystemKeyAuthentication]
     permission_classes = [IsAISystem]
     parser_classes = [GuardedJSONParser]
+    # DRF's negotiation, with its answer for the usual Accept headers taken without parsing.
+    content_negotiation_class = JSONFirstNegotiation
     query_parameters: tuple[str, ...] = ()
     refused_object: tuple[str, str] | None = None
 

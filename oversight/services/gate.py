@@ -31,6 +31,7 @@ from oversight.models import (
 )
 from oversight.models.judgement import NUMERIC_OPERATORS, Operator
 from oversight.services.callback_policy import check_callback_url
+from oversight.services.evaluation_insert import insert_evaluation
 from oversight.services.pii import find_pii_in
 from oversight.services.rulebook import Rule, find_stamped_journey, rules_for
 from oversight.services.triggers import evaluate_trigger
@@ -211,7 +212,7 @@ def evaluate_gate(
     # An automated answer writes one row, atomic by itself; a case adds rows that must commit
     # together with the evaluation.
     with transaction.atomic() if (to_human or sampled) else nullcontext():
-        evaluation = GateEvaluation.objects.create(
+        evaluation = insert_evaluation(  # the ORM's row, its INSERT written once
             ai_system=ai_system,
             journey=journey,
             action_type=request.action.type,

@@ -1,0 +1,139 @@
+"""The printed report: the machine, SQL per call, the five rows, the ratios and the row check."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+from pathlib import Path
+
+from .config import KINDS, LABELS, OTHER_CPU_WARNING, TARGETS
+
+
+def machine_facts(pg_version: str, args, load_before) -> list[tuple[str, str]]:
+    import django
+    import gunicorn
+
+    cpu = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    worker_class = f"gthread × {args.threads} threads" if args.threads > 1 else "sync"
+    load = " ".join(f"{x:.2f}" for x in load_before)
+    return [
+        ("machine", f"{os.cpu_count()} CPUs, {cpu}; load average before the run {load}"),
+        (
+            "software",
+            f"Python {platform.python_version()}, Django {django.get_version()}, "
+            f"PostgreSQL {pg_version}, gunicorn {gunicorn.__version__}",
+        ),
+        (
+            "server",
+            f"gunicorn {args.workers} workers ({worker_class}), DEBUG=0, "
+            f"LOG_LEVEL={args.log_level} (product), "
+            f"127.0.0.1, DB on 127.0.0.1 over TCP",
+        ),
+        (
+            "load",
+            f"{args.load_description}; {args.seconds:g} s per endpoint in {args.rounds} rounds",
+        ),
+    ]
+
+
+def rows_match(rows, expected, in_flight, name) -> bool:
+    """Every answered row exists; at most the requests left in flight by wrk add to them."""
+    return expected[name] <= rows[name] <= expected[name] + in_flight[name]
+
+
+def print_report(facts, queries, measured, rows, expected, in_flight) -> None:
+    print()
+    print("Gate throughput benchmark (benchmarks/gate.py)")
+    for label, value in facts:
+        print(f"  {label:<9} {value}")
+    print()
+    print("SQL per call, in-process (django.test.Client + CaptureQueriesContext):")
+    labels = {
+        "ping": "GET  /api/v1/ping/",
+        "gate_automate": "POST /api/v1/gate/ → automate",
+        "gate_human": "POST /api/v1/gate/ → person",
+        "gate_case": "… → person, one-point journey",
+        "gate_idempotent": "… → automate, Idempotency-Key",
+    }
+    for name, label in labels.items():
+        q = queries[name]
+        print(
+            f"  {label:<31}{q['queries']:>3} queries  {q['ms_per_call']:6.2f} ms per call, "
+            f"{q['db_ms_per_call']:5.2f} ms of it in statements"
+        )
+    for name in ("gate_automate", "gate_human"):
+        print(f"  {labels[name]} (mean ms per statement):")
+        for number, (sql, ms) in enumerate(
+            zip(queries[name]["sql"], queries[name]["per_query_ms"], strict=True), 1
+        ):
+            timing = f"{ms:5.2f}" if ms is not None else "    –"
+            print(f"    {number:>2}. {timing}  {sql}")
+    print()
+    print("Through gunicorn, driven by the load tool above (errors = non-2xx or no answer):")
+    print(
+        f"  {'':<31}{'req/s':>7}{'p50 ms':>8}{'p99 ms':>8}{'errors':>7}{'requests':>9}"
+        f"   CPU ms per request: gunicorn postgres load"
+    )
+    for kind in KINDS:
+        m = measured[kind]
+        print(
+            f"  {LABELS[kind]:<31}{m['rps']:>7.0f}{m['p50_ms']:>8.1f}{m['p99_ms']:>8.1f}"
+            f"{m['errors']:>7}{m['requests']:>9}{'':>23}{m['cpu_ms']['gunicorn']:>8.2f}"
+            f"{m['cpu_ms']['postgres']:>9.2f}{m['cpu_ms']['load']:>5.2f}"
+        )
+    busy = ", ".join(f"{measured[k]['busy_pct']:.0f}%" for k in KINDS)
+    other = ", ".join(f"{measured[k]['other_pct']:.0f}%" for k in KINDS)
+    print(f"  machine CPU busy during each: {busy}; of it outside these processes: {other}")
+    sessions = ", ".join(
+        f"{measured[k]['sessions'][0]:.1f} ({measured[k]['sessions'][1]:.1f})" for k in KINDS
+    )
+    print(
+        f"  database sessions running a statement, mean of 20 ms samples (of them waiting on a "
+        f"lock): {sessions}"
+    )
+    worst = max(KINDS, key=lambda k: measured[k]["other_pct"])
+    if measured[worst]["other_pct"] > OTHER_CPU_WARNING:
+        names = ", ".join(f"{c} {pct:.0f}%" for c, pct in measured[worst]["competitors"].items())
+        print(
+            f"  WARNING: up to {measured[worst]['other_pct']:.0f}% of the machine's CPU went to "
+            f"other work during the run ({names or 'kernel'}): the figures are low and noisy; "
+            "rerun on a quiet machine."
+        )
+    print()
+    print("Ratios of throughput in this run (the issue's targets):")
+    for top, bottom, target in TARGETS:
+        ratio = measured[top]["rps"] / measured[bottom]["rps"] if measured[bottom]["rps"] else 0.0
+        cpu = {
+            k: measured[k]["cpu_ms"]["gunicorn"] + measured[k]["cpu_ms"]["postgres"]
+            for k in (top, bottom)
+        }
+        verdict = "met" if ratio >= target else "NOT met"
+        print(
+            f"  {LABELS[top].strip():<30} / {LABELS[bottom].strip():<30} {ratio:5.2f} "
+            f"(target >= {target}: {verdict}); server CPU per call {cpu[top]:.1f} vs "
+            f"{cpu[bottom]:.1f} ms"
+        )
+    checks = [
+        f"{rows[name]} {label} (expected {expected[name]}"
+        + (f" + up to {in_flight[name]} in flight" if in_flight[name] else "")
+        + f": {'ok' if rows_match(rows, expected, in_flight, name) else 'MISMATCH'})"
+        for name, label in (
+            ("evaluations", "gate evaluations"),
+            ("cases", "cases"),
+            ("bare_rows", "bare rows"),
+        )
+    ]
+    print(f"  rows written in the whole run: {'; '.join(checks)}")
+    for kind in KINDS:
+        m = measured[kind]
+        if m["errors"] or m["unexpected"]:
+            print(
+                f"  {kind}: {m['errors']} errors, {m['unexpected']} answers with the wrong route; "
+                f"HTTP statuses {m['statuses']} (0 = no answer)"
+            )
