@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent, CheckpointKind, LedgerCheckpoint, LedgerHead
 from audit.services.anchors import Anchor, AnchorSummary, anchor_break, check_anchors
-from audit.services.hashing import _UTC, GENESIS_HASH, _canonical_json, _sha256
+from audit.services.hashing import _UTC, CONTENT_FIELDS, GENESIS_HASH, _canonical_json, _sha256
 
 # An event normally waits milliseconds for its seal (the request that recorded it seals it
 # right after its commit); one older than this was left behind by a process that died.
@@ -73,19 +73,7 @@ class ChainCheck:
 
 
 # The columns a hash covers, in the order the walker unpacks them, then the stored hash.
-_ROW_FIELDS = (
-    "sequence",
-    "occurred_at",
-    "actor_type",
-    "actor_id",
-    "actor_label",
-    "action",
-    "object_type",
-    "object_id",
-    "payload",
-    "prev_hash",
-    "hash",
-)
+_ROW_FIELDS = ("sequence", *CONTENT_FIELDS, "prev_hash", "hash")
 PURGE_ACTION = "retention.purged"
 
 

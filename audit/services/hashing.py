@@ -88,3 +88,17 @@ def hash_of(event: AuditEvent) -> str:
         payload=event.payload,
         prev_hash=event.prev_hash,
     )
+
+
+# The event's own columns a hash covers, in event_hash()'s keyword names (sequence and prev_hash
+# are the chain's): the one list the sealer and the verifier read rows by.
+CONTENT_FIELDS = (
+    "occurred_at",
+    "actor_type",
+    "actor_id",
+    "actor_label",
+    "action",
+    "object_type",
+    "object_id",
+    "payload",
+)

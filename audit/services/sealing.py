@@ -19,23 +19,13 @@ UPDATE through (audit/protection.py): pending -> sealed, nothing else changed.
 from django.db import connection, transaction
 
 from audit.models import AuditEvent, LedgerHead
-from audit.services.hashing import GENESIS_HASH, event_hash
+from audit.services.hashing import CONTENT_FIELDS, GENESIS_HASH, event_hash
 
 # The columns sealing writes (and the only ones the application's database role may update).
 CHAIN_COLUMNS = ("sequence", "prev_hash", "hash")
 
-# The columns a hash covers, as event_hash() names them (sequence and prev_hash come from the
-# head).
-_HASHED = (
-    "occurred_at",
-    "actor_type",
-    "actor_id",
-    "actor_label",
-    "action",
-    "object_type",
-    "object_id",
-    "payload",
-)
+# The columns a hash covers besides sequence and prev_hash, which come from the head.
+_HASHED = CONTENT_FIELDS
 
 
 def locked_head() -> LedgerHead:
