@@ -12,6 +12,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from audit.models import ActorType, AuditEvent, LedgerHead
+from audit.row_insert import insert_row
 from audit.services.chain_walk import (
     PENDING_GRACE,
     PURGE_ACTION,
@@ -163,7 +164,7 @@ def record_event(
         object_id=object_id,
         payload=payload,
     )
-    event.save(force_insert=True)
+    insert_row(event)  # event.save(force_insert=True), its INSERT written once
     # A lambda, not a partial: Django names a failing robust callback by its __qualname__.
     transaction.on_commit(lambda: seal_recorded(event), robust=True)
     return event

@@ -44,9 +44,7 @@ def seal_locked(head: LedgerHead) -> dict[int, tuple[int, str, str]]:
 
     Advances `head` in memory; the caller saves it. Returns id -> (sequence, prev_hash, hash).
     """
-    pending = list(
-        AuditEvent.objects.filter(sequence__isnull=True).order_by("id").values_list("id", *_HASHED)
-    )
+    pending = _pending_rows()
     sealed = {}
     sequence, prev_hash = head.sequence, head.hash
     for row in pending:
@@ -60,6 +58,38 @@ def seal_locked(head: LedgerHead) -> dict[int, tuple[int, str, str]]:
         _write_seals(sealed)
         head.sequence, head.hash = sequence, prev_hash
     return sealed
+
+
+_PENDING: dict[str, tuple[str, tuple, dict]] = {}
+
+
+def _pending_rows() -> list[tuple]:
+    """The pending rows (id, then the hashed columns) in id order, converted as the ORM converts
+    them: the queryset is compiled once per database vendor, not on every seal."""
+    if connection.vendor not in _PENDING:
+        queryset = (
+            AuditEvent.objects.filter(sequence__isnull=True)
+            .order_by("id")
+            .values_list("id", *_HASHED)
+        )
+        compiler = queryset.query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        converters = compiler.get_converters([column for column, _, _ in compiler.select])
+        _PENDING[connection.vendor] = (sql, params, converters)
+    sql, params, converters = _PENDING[connection.vendor]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not converters:
+        return rows
+    converted = []
+    for row in rows:
+        row = list(row)
+        for index, (functions, expression) in converters.items():
+            for function in functions:
+                row[index] = function(row[index], expression, connection)
+        converted.append(tuple(row))
+    return converted
 
 
 def _write_seals(sealed: dict[int, tuple[int, str, str]]) -> None:
@@ -93,19 +123,43 @@ def _seal_batch() -> dict[int, tuple[int, str, str]]:
     """Lock the head and chain every pending row committed by then, in one transaction.
 
     With nothing to seal it rolls back rather than commits: nothing to flush, so callers that
-    queued behind a batch which already sealed their events leave almost for free.
+    queued behind a batch which already sealed their events leave almost for free. The head is
+    read and written by statements written once (`_head_sql`), the ORM's own after genesis:
+    this runs after every case opening (issue #17).
     """
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEALING_LOCK])
-        head = locked_head()
+            select_head, update_head = _head_sql()
+            cursor.execute(select_head)
+            row = cursor.fetchone()
+        head = LedgerHead(singleton=1, sequence=row[0], hash=row[1]) if row else locked_head()
         sealed = seal_locked(head)
         if sealed:
-            head.save(update_fields=["sequence", "hash"])
+            with connection.cursor() as cursor:
+                cursor.execute(update_head, [head.sequence, head.hash])
         else:
             transaction.set_rollback(True)
     return sealed
+
+
+_HEAD_SQL: dict[str, tuple[str, str]] = {}
+
+
+def _head_sql() -> tuple[str, str]:
+    """The head's locking read and its update, as locked_head() and head.save() write them."""
+    if connection.vendor not in _HEAD_SQL:
+        quote = connection.ops.quote_name
+        table = quote(LedgerHead._meta.db_table)
+        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+        _HEAD_SQL[connection.vendor] = (
+            f"SELECT {quote('sequence')}, {quote('hash')} FROM {table}"
+            f" WHERE {quote('singleton')} = 1{lock}",
+            f"UPDATE {table} SET {quote('sequence')} = %s, {quote('hash')} = %s"
+            f" WHERE {quote('singleton')} = 1",
+        )
+    return _HEAD_SQL[connection.vendor]
 
 
 def seal_pending() -> int:
@@ -138,15 +192,25 @@ def _after_running_batch(event_id: int) -> tuple[int, str, str] | None:
     lock in turn only to find nothing left to seal. Elsewhere (SQLite serialises writers) it
     is a plain look.
     """
-    sealed = AuditEvent.objects.filter(pk=event_id, sequence__isnull=False).values_list(
-        "sequence", "prev_hash", "hash"
+    quote = connection.ops.quote_name
+    sealed = (
+        f"SELECT {quote('sequence')}, {quote('prev_hash')}, {quote('hash')}"
+        f" FROM {quote(AuditEvent._meta.db_table)}"
+        f" WHERE {quote('id')} = %s AND {quote('sequence')} IS NOT NULL"
     )
     if connection.vendor != "postgresql":
-        return sealed.first()
+        with connection.cursor() as cursor:
+            cursor.execute(sealed, [event_id])
+            return _seal_of(cursor.fetchone())
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [SEALING_LOCK])
-        # A new statement, so a new snapshot: it sees what the batch committed.
-        seal = sealed.first()
+            # A new statement, so a new snapshot: it sees what the batch committed.
+            cursor.execute(sealed, [event_id])
+            seal = _seal_of(cursor.fetchone())
         transaction.set_rollback(True)
     return seal
+
+
+def _seal_of(row) -> tuple[int, str, str] | None:
+    return (int(row[0]), row[1], row[2]) if row is not None else None

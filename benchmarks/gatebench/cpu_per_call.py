@@ -16,10 +16,21 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import itertools
+import json
 import pstats
 import time
 
-from .config import AUTOMATE_BODY, BARE_INSERT_PATH, BARE_OK_PATH, GATE_PATH, HOST, PING_PATH
+from .config import (
+    AUTOMATE_BODY,
+    BARE_INSERT_PATH,
+    BARE_OK_PATH,
+    CASE_JOURNEYS,
+    GATE_PATH,
+    HOST,
+    PING_PATH,
+    case_body,
+)
 from .database import bare_env, server_env
 from .in_process import setup_django
 
@@ -34,13 +45,32 @@ def _product_calls():
     system = AISystem.objects.get(slug="support-assistant")
     _, key = create_api_key(ai_system=system, name="cpu-per-call", actor=Actor.system("bench"))
     client = Client(HTTP_HOST=HOST, HTTP_AUTHORIZATION=f"Api-Key {key}")
+    callers = itertools.count()
+    # Every call opens a new case, on journeys cases-1..8 in turn as gate.py's callers do.
+    case_bodies = [json.dumps(case_body(n)) for n in range(CASE_JOURNEYS)]
     return {
         "GET  /api/v1/ping/": (200, lambda: client.get(PING_PATH)),
         "POST /api/v1/gate/ automate": (
             200,
             lambda: client.post(GATE_PATH, AUTOMATE_BODY, "application/json"),
         ),
+        "POST /api/v1/gate/ opens case": (
+            202,
+            lambda: client.post(
+                GATE_PATH, case_bodies[next(callers) % CASE_JOURNEYS], "application/json"
+            ),
+        ),
     }
+
+
+def statements_per_call(send) -> int:
+    """The statements one call sends to the database (after the warm-up calls)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        send()
+    return len(captured.captured_queries)
 
 
 def _bare_calls():
@@ -84,13 +114,18 @@ def main(argv=None) -> int:
         help="regular expression of the profile's functions to print",
     )
     parser.add_argument("--bare", action="store_true", help="the bare endpoints instead")
+    parser.add_argument("--only", default="", help="only the endpoints whose label contains this")
     args = parser.parse_args(argv)
     env = server_env(args.database_url)
     setup_django(bare_env(env) if args.bare else env)
     calls = (_bare_calls if args.bare else _product_calls)()
+    calls = {label: call for label, call in calls.items() if args.only in label}
     for label, (expected, send) in calls.items():
         ms = cpu_per_call(send, expected, args.calls, args.batches)
-        print(f"{label:<31} {ms:6.3f} ms CPU per call (best of {args.batches} × {args.calls})")
+        print(
+            f"{label:<31} {ms:6.3f} ms CPU per call (best of {args.batches} × {args.calls}),"
+            f" {statements_per_call(send)} statements"
+        )
     for label, (_, send) in calls.items() if args.profile else ():
         profiler = cProfile.Profile(time.process_time)  # CPU, not waits for PostgreSQL
         profiler.enable()

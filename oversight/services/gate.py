@@ -16,6 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from audit.row_insert import insert_row
 from audit.services.ledger import Actor, record_event
 from oversight.exceptions import DomainError, InvalidInput
 from oversight.models import (
@@ -31,6 +32,7 @@ from oversight.models import (
 )
 from oversight.models.judgement import NUMERIC_OPERATORS, Operator
 from oversight.services.callback_policy import check_callback_url
+from oversight.services.case_points import add_judgement_points
 from oversight.services.evaluation_insert import insert_evaluation
 from oversight.services.pii import find_pii_in
 from oversight.services.rulebook import Rule, find_stamped_journey, rules_for
@@ -350,10 +352,10 @@ def open_case(
         opened_at=opened_at or timezone.now(),
     )
     case._change_reason = f"Opened through the API by AI system {ai_system.slug}"
-    case.save()
+    insert_row(case)  # case.save(), its INSERT written once (simple-history's row as ever)
     del case._change_reason  # the reason of this save only: later saves give their own
     if judgement_points:
-        case.judgement_points.add(*judgement_points)
+        add_judgement_points(case, judgement_points)
     record_event(
         actor=Actor.for_ai_system(ai_system),
         action="case.opened",

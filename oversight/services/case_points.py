@@ -1,0 +1,64 @@
+"""A new case's judgement points, written as `case.judgement_points.add(*points)` writes them.
+
+With no m2m_changed receiver connected, Django's `add()` ("fast add") is one INSERT of the
+through rows that ignores conflicts; getting there through the related manager (a manager class
+made per access, a queryset, bulk_create's compiler) was a visible part of a case opening's CPU
+(issue #17). This sends the same INSERT, written once per database and number of points. If an
+m2m_changed receiver is connected, `add()` itself is used, so the signals are sent as before.
+tests/oversight/test_case_points.py compares the rows both ways.
+"""
+
+from __future__ import annotations
+
+from django.db import connections, router, transaction
+from django.db.models.constants import OnConflict
+from django.db.models.signals import m2m_changed
+
+from oversight.models import Case, JudgementPoint
+
+_statements: dict[tuple[str, str, int], str] = {}
+
+
+def _through_fields():
+    through = Case.judgement_points.through
+    field = Case._meta.get_field("judgement_points")
+    return (
+        through,
+        through._meta.get_field(field.m2m_field_name()),
+        through._meta.get_field(field.m2m_reverse_field_name()),
+    )
+
+
+def _statement(connection, count: int) -> str:
+    key = (connection.alias, connection.vendor, count)
+    if key not in _statements:
+        through, case_fk, point_fk = _through_fields()
+        qn = connection.ops.quote_name
+        fields = [case_fk, point_fk]
+        insert = connection.ops.insert_statement(on_conflict=OnConflict.IGNORE)
+        values = ", ".join(["(%s, %s)"] * count)
+        suffix = connection.ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None)
+        _statements[key] = (
+            f"{insert} {qn(through._meta.db_table)} ({qn(case_fk.column)}, {qn(point_fk.column)})"
+            f" VALUES {values} {suffix}".rstrip()
+        )
+    return _statements[key]
+
+
+def add_judgement_points(case: Case, points: list[JudgementPoint]) -> None:
+    """case.judgement_points.add(*points), for a case whose INSERT was just written."""
+    through = Case.judgement_points.through
+    if not points:
+        return
+    if m2m_changed.has_listeners(through):
+        case.judgement_points.add(*points)
+        return
+    using = router.db_for_write(through, instance=case)
+    connection = connections[using]
+    _, case_fk, point_fk = _through_fields()
+    case_value = case_fk.get_db_prep_save(case.pk, connection)
+    params = []
+    for point_id in dict.fromkeys(point.pk for point in points):  # add() drops repeats too
+        params += [case_value, point_fk.get_db_prep_save(point_id, connection)]
+    with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
+        cursor.execute(_statement(connection, len(params) // 2), params)
