@@ -2,6 +2,7 @@
 
 import dataclasses
 import datetime
+import inspect
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
@@ -24,6 +25,76 @@ class EvidenceHistory(HistoricalRecords):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("get_user", acting_user)
         super().__init__(*args, **kwargs)
+
+    def contribute_to_class(self, cls, name):
+        super().contribute_to_class(cls, name)
+        _RECORDS[cls] = self
+
+    def finalize(self, sender, **kwargs):
+        super().finalize(sender, **kwargs)
+        if sender is self.cls:
+            self.history_model = inspect.getattr_static(sender, self.manager_name).model
+
+
+_RECORDS: dict[type, EvidenceHistory] = {}
+
+
+def insert_with_history(instance) -> None:
+    """`instance.save()` of a new evidence object, its INSERTs written once (audit/row_insert).
+
+    The history row is the one simple-history's post_save writes for a creation ("+"), built by
+    its own methods (user, change reason, tracked fields) and sent with its pre/post signals;
+    what is spared is the manager class simple-history makes on every access to
+    `instance.history` and the ORM's compiling of both INSERTs (issue #17: a case opening).
+    tests/oversight/test_case_opening_rows.py holds the rows to a plain `save()`.
+    """
+    from django.conf import settings
+    from simple_history.signals import post_create_historical_record, pre_create_historical_record
+
+    from audit.row_insert import insert_row
+
+    records = _RECORDS[type(instance)]
+    instance.skip_history_when_saving = True  # the row is written below, not by post_save
+    try:
+        insert_row(instance)
+    finally:
+        del instance.skip_history_when_saving
+    if not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+        return
+    using = instance._state.db if records.use_base_model_db else None
+    history_date = getattr(instance, "_history_date", timezone.now())
+    history_user = records.get_history_user(instance)
+    history_change_reason = records.get_change_reason_for_object(instance, "+", using)
+    model = records.history_model
+    attrs = {
+        field.attname: getattr(instance, field.attname)
+        for field in records.fields_included(instance)
+    }
+    if getattr(model, "history_relation", None) is not None:
+        attrs["history_relation"] = instance
+    history_instance = model(
+        history_date=history_date,
+        history_type="+",
+        history_user=history_user,
+        history_change_reason=history_change_reason,
+        **attrs,
+    )
+    signal_arguments = {
+        "sender": model,
+        "instance": instance,
+        "history_date": history_date,
+        "history_user": history_user,
+        "history_change_reason": history_change_reason,
+        "history_instance": history_instance,
+        "using": using,
+    }
+    pre_create_historical_record.send(**signal_arguments)
+    if using is None:
+        insert_row(history_instance)
+    else:
+        history_instance.save(using=using)
+    records.create_historical_record_m2ms(history_instance, instance)
+    post_create_historical_record.send(**signal_arguments)
 
 
 def as_of(model_or_instance, moment: datetime.datetime):

@@ -16,7 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from audit.row_insert import insert_row
+from audit.history import insert_with_history
 from audit.services.ledger import Actor, record_event
 from oversight.exceptions import DomainError, InvalidInput
 from oversight.models import (
@@ -352,7 +352,7 @@ def open_case(
         opened_at=opened_at or timezone.now(),
     )
     case._change_reason = f"Opened through the API by AI system {ai_system.slug}"
-    insert_row(case)  # case.save(), its INSERT written once (simple-history's row as ever)
+    insert_with_history(case)  # case.save(), its two INSERTs written once
     del case._change_reason  # the reason of this save only: later saves give their own
     if judgement_points:
         add_judgement_points(case, judgement_points)

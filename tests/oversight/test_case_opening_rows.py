@@ -190,3 +190,60 @@ def test_with_an_m2m_changed_receiver_the_points_go_through_add(monkeypatch):
         m2m_changed.disconnect(record, sender=through)
     assert seen == [("pre_add", {p.pk for p in points}), ("post_add", {p.pk for p in points})]
     assert set(case.judgement_points.all()) == set(points)
+
+
+def test_history_signals_and_user_are_simple_historys():
+    """The history row of insert_with_history comes with simple-history's two signals, once
+    each, and takes the user it would take (here `_history_user`), as `save()` does."""
+    from simple_history.signals import post_create_historical_record, pre_create_historical_record
+
+    from audit.history import insert_with_history
+    from tests.factories import UserFactory
+
+    journey = JourneyFactory()
+    level = AuthorityLevelFactory()
+    user = UserFactory()
+    seen = []
+
+    def record(signal, history_instance, history_user, history_change_reason, using, **kwargs):
+        seen.append(
+            (
+                signal,
+                history_instance.history_type,
+                history_user,
+                history_change_reason,
+                using,
+                history_instance.history_date,
+            )
+        )
+
+    def new_case():
+        case = Case(
+            journey=journey, route_reason="trigger", required_level=level, sla_deadline=OPENED
+        )
+        case._history_user = user
+        case._change_reason = "why"
+        return case
+
+    history = Case.history.model
+    for signal in (pre_create_historical_record, post_create_historical_record):
+        signal.connect(record, sender=history, weak=False)
+    try:
+        new_case().save()
+        by_save, seen[:] = list(seen), []
+        ours = new_case()
+        insert_with_history(ours)
+    finally:
+        for signal in (pre_create_historical_record, post_create_historical_record):
+            signal.disconnect(record, sender=history)
+    assert (
+        [entry[:5] for entry in seen]
+        == [entry[:5] for entry in by_save]
+        == [
+            (pre_create_historical_record, "+", user, "why", None),
+            (post_create_historical_record, "+", user, "why", None),
+        ]
+    )
+    assert seen[0][5] == seen[1][5]
+    stored = ours.history.get()
+    assert (stored.history_user, stored.history_change_reason) == (user, "why")
