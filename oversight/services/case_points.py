@@ -10,6 +10,8 @@ tests/oversight/test_case_points.py compares the rows both ways.
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import connections, router, transaction
 from django.db.models.constants import OnConflict
 from django.db.models.signals import m2m_changed
@@ -62,3 +64,60 @@ def add_judgement_points(case: Case, points: list[JudgementPoint]) -> None:
         params += [case_value, point_fk.get_db_prep_save(point_id, connection)]
     with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
         cursor.execute(_statement(connection, len(params) // 2), params)
+
+
+_READS: dict[tuple[str, int], tuple[str, list, list]] = {}
+
+
+def _read_statement(connection, count: int):
+    """The ORM's query for `points_with_levels`, compiled once per database and number of ids,
+    and the converters of its columns (as the compiler applies them)."""
+    key = (connection.vendor, count)
+    if key not in _READS:
+        queryset = (
+            JudgementPoint.objects.filter(pk__in=[uuid.UUID(int=n) for n in range(count)])
+            .select_related("required_level")
+            .order_by("slug")
+        )  # the ids only stand in for the placeholders
+        compiler = queryset.query.get_compiler(connection=connection)
+        sql, _ = compiler.as_sql()
+        columns = [column for column, _, _ in compiler.select]
+        converters = compiler.get_converters(columns)
+        _READS[key] = (sql, columns, converters)
+    return _READS[key]
+
+
+def points_with_levels(ids: list) -> list[JudgementPoint]:
+    """`JudgementPoint.objects.filter(pk__in=ids).select_related("required_level")
+    .order_by("slug")`: the same statement and instances, without compiling the query on every
+    case opening. tests/oversight/test_case_opening_rows.py compares both."""
+    from oversight.models import AuthorityLevel
+
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        return []
+    using = router.db_for_read(JudgementPoint)
+    connection = connections[using]
+    sql, columns, converters = _read_statement(connection, len(ids))
+    pk = JudgementPoint._meta.pk
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [pk.get_db_prep_value(value, connection) for value in ids])
+        rows = cursor.fetchall()
+    point_fields = JudgementPoint._meta.concrete_fields
+    level_fields = AuthorityLevel._meta.concrete_fields
+    if [column.target for column in columns] != [*point_fields, *level_fields]:
+        raise RuntimeError("the judgement points' query does not read the columns expected")
+    names = [field.attname for field in point_fields]
+    level_names = [field.attname for field in level_fields]
+    cache = JudgementPoint._meta.get_field("required_level")
+    points = []
+    for row in rows:
+        row = list(row)
+        for index, (functions, expression) in converters.items():
+            for function in functions:
+                row[index] = function(row[index], expression, connection)
+        point = JudgementPoint.from_db(using, names, row[: len(names)])
+        level = AuthorityLevel.from_db(using, level_names, row[len(names) :])
+        cache.set_cached_value(point, level)
+        points.append(point)
+    return points

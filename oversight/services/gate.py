@@ -32,7 +32,7 @@ from oversight.models import (
 )
 from oversight.models.judgement import NUMERIC_OPERATORS, Operator
 from oversight.services.callback_policy import check_callback_url
-from oversight.services.case_points import add_judgement_points
+from oversight.services.case_points import add_judgement_points, points_with_levels
 from oversight.services.evaluation_insert import insert_evaluation
 from oversight.services.pii import find_pii_in
 from oversight.services.rulebook import Rule, find_stamped_journey, rules_for
@@ -272,11 +272,7 @@ def _open_case(
 ) -> Case:
     # The matched points as they stand now, as model instances: the case takes their level,
     # SLA, priority, options and four-eyes rule.
-    points = list(
-        JudgementPoint.objects.filter(pk__in=[m.point.id for m in matches])
-        .select_related("required_level")
-        .order_by("slug")
-    )
+    points = points_with_levels([m.point.id for m in matches])  # the ORM's query, compiled once
     if points:
         required_level = max((p.required_level for p in points), key=lambda lvl: lvl.rank)
         sla_minutes = min(p.sla_minutes for p in points)

@@ -247,3 +247,31 @@ def test_history_signals_and_user_are_simple_historys():
     assert seen[0][5] == seen[1][5]
     stored = ours.history.get()
     assert (stored.history_user, stored.history_change_reason) == (user, "why")
+
+
+def test_points_with_levels_reads_what_the_orms_query_reads(django_assert_num_queries):
+    from oversight.models import JudgementPoint
+    from oversight.services.case_points import points_with_levels
+
+    journey = JourneyFactory()
+    levels = [AuthorityLevelFactory() for _ in range(2)]
+    points = [
+        JudgementPointFactory(journey=journey, required_level=levels[n % 2], slug=f"p-{3 - n}")
+        for n in range(3)
+    ]
+    ids = [points[0].pk, points[2].pk, points[0].pk]
+    by_orm = list(
+        JudgementPoint.objects.filter(pk__in=ids).select_related("required_level").order_by("slug")
+    )
+    with django_assert_num_queries(1):
+        ours = points_with_levels(ids)
+        levels_read = [point.required_level for point in ours]  # cached: no query
+    assert ours == by_orm and [p.slug for p in ours] == ["p-1", "p-3"]
+
+    def values(instance):
+        return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
+
+    assert [values(p) for p in ours] == [values(p) for p in by_orm]
+    assert [values(lvl) for lvl in levels_read] == [values(p.required_level) for p in by_orm]
+    assert all(not p._state.adding and p._state.db == "default" for p in ours)
+    assert points_with_levels([]) == []
