@@ -6,8 +6,9 @@ value is the field's `pre_save` then `get_db_prep_save` (exactly what the ORM bi
 automatic primary key is left to the database and read back, and `pre_save`/`post_save` are
 sent as `save()` sends them (so simple-history still writes its history row). The instance
 comes back saved (`_state.adding` False). Only for plain models: no parents (multi-table
-inheritance), no custom `save()` that does more than refuse updates. tests/audit/
-test_row_insert.py writes rows both ways and compares them column by column.
+inheritance), no custom `save()` that does more than refuse updates.
+tests/oversight/test_case_opening_rows.py writes rows both ways and compares them column by
+column.
 """
 
 from __future__ import annotations

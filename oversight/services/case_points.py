@@ -5,7 +5,7 @@ through rows that ignores conflicts; getting there through the related manager (
 made per access, a queryset, bulk_create's compiler) was a visible part of a case opening's CPU
 (issue #17). This sends the same INSERT, written once per database and number of points. If an
 m2m_changed receiver is connected, `add()` itself is used, so the signals are sent as before.
-tests/oversight/test_case_points.py compares the rows both ways.
+tests/oversight/test_case_opening_rows.py compares the rows both ways.
 """
 
 from __future__ import annotations
