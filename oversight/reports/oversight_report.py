@@ -28,6 +28,7 @@ from oversight.metrics import (
     figures,
     figures_by,
     time_to_decision,
+    time_to_decision_by_point,
 )
 from oversight.metrics.definitions import definition
 from oversight.metrics.definitions import label as figure_label
@@ -390,12 +391,13 @@ def _activity_section(system: AISystem, period: Period) -> dict:
         .select_related("journey")
         .order_by("journey__name", "name")
     )
+    shown = [point for point in points if point.pk in by_point]
+    # One grouped query for every point's time to decision (on PostgreSQL), not one per point.
+    speeds = time_to_decision_by_point(period=period, points=shown)
     point_rows = []
-    for point in points:
-        row = by_point.get(point.pk)
-        if row is None:
-            continue
-        point_speed = time_to_decision(period=period, scope=Scope(judgement_point=point))
+    for point in shown:
+        row = by_point[point.pk]
+        point_speed = speeds[point.pk]
         point_rows.append(
             {
                 "journey": point.journey.name,
