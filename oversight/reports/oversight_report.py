@@ -42,6 +42,7 @@ from oversight.models import (
     TriggerCondition,
 )
 from oversight.reports import oversight_queries as queries
+from oversight.reports import oversight_trend as trends
 from oversight.reports.oversight_bias import bias_display, bias_section
 from oversight.reports.oversight_charts import rate_trend_svg
 from oversight.reports.oversight_incidents import incidents_section
@@ -477,9 +478,9 @@ def _overrides_section(system: AISystem, period: Period, total: int) -> dict:
 
 
 def _trend_section(system: AISystem, period: Period) -> dict:
-    size = queries.bucket_size(period)
-    days = queries.buckets(period, size)
-    counts = queries.trend(ai_system=system, period=period, size=size)
+    size = trends.bucket_size(period)
+    days = trends.buckets(period, size)
+    counts = trends.trend(ai_system=system, period=period, size=size)
     series = []
     for day in days:
         row = counts.get(day, {})
