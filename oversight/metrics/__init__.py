@@ -74,6 +74,7 @@ from oversight.metrics.percentiles import (
     PercentileCont,
     distribution,
     time_to_decision,
+    time_to_decision_by_point,
 )
 from oversight.metrics.watch import (
     AGREEING,
@@ -113,5 +114,6 @@ __all__ = [
     "ratio",
     "suggested_threshold",
     "time_to_decision",
+    "time_to_decision_by_point",
     "utc_midnight",
 ]

@@ -9,7 +9,6 @@ come from `oversight.metrics`, never from here.
 """
 
 import contextlib
-import datetime
 import itertools
 from dataclasses import dataclass
 
@@ -26,15 +25,14 @@ from django.db.models import (
     TextField,
     Value,
 )
-from django.db.models.functions import Cast, Coalesce, TruncDay, TruncWeek
-from django.utils import timezone
+from django.db.models.functions import Cast, Coalesce
 
 from audit.models import AuditEvent, LedgerVerification
 from literacy.models import (
     SystemBriefing,
 )
-from oversight.metrics import BLOCKED, LIVE_OUTCOMES, ROUTED, Period
-from oversight.metrics.figures import FIRST_LIVE_DECISION, FIRST_OVERRIDE
+from oversight.metrics import Period
+from oversight.metrics.figures import FIRST_OVERRIDE
 from oversight.models import (
     AISystem,
     AuthorityGrant,
@@ -356,64 +354,6 @@ def recent_overrides(*, ai_system: AISystem, period: Period, limit: int) -> list
         .select_related("reviewer", "override_reason", "case__journey", "authority_level")
         .order_by("-decided_at", "-pk")[:limit]
     )
-
-
-def bucket_size(period: Period) -> str:
-    """Days for periods up to two months, weeks beyond."""
-    return "day" if period.end - period.start <= datetime.timedelta(days=62) else "week"
-
-
-def buckets(period: Period, size: str) -> list[datetime.date]:
-    """The first day of every bucket of the period, in the project time zone."""
-    first = timezone.localtime(period.start).date()
-    last = timezone.localtime(period.end - datetime.timedelta(microseconds=1)).date()
-    step = datetime.timedelta(days=1 if size == "day" else 7)
-    if size == "week":
-        first -= datetime.timedelta(days=first.weekday())
-    days = []
-    while first <= last:
-        days.append(first)
-        first += step
-    return days
-
-
-def trend(*, ai_system: AISystem, period: Period, size: str) -> dict[datetime.date, dict]:
-    """Gate calls, routed and blocked calls, live decisions, cases judged and overrides per day
-    or week, with the definitions of `oversight.metrics` (overrides once per case). Two GROUP
-    BY queries; {first day of bucket: counts}, buckets without data absent."""
-    trunc = TruncDay if size == "day" else TruncWeek
-    tz = timezone.get_current_timezone()
-    result: dict = {}
-
-    def add(rows):
-        for row in rows:
-            bucket = row.pop("bucket")
-            key = timezone.localtime(bucket, tz).date() if timezone.is_aware(bucket) else bucket
-            if isinstance(key, datetime.datetime):
-                key = key.date()
-            result.setdefault(key, {}).update(row)
-
-    add(
-        GateEvaluation.objects.filter(_in(period, "created_at"), ai_system=ai_system)
-        .order_by()
-        .values(bucket=trunc("created_at", tzinfo=tz))
-        .annotate(
-            gate_calls=Count("pk"),
-            routed=Count("pk", filter=Q(route__in=ROUTED)),
-            blocked=Count("pk", filter=Q(route__in=BLOCKED)),
-        )
-    )
-    add(
-        Decision.objects.filter(_in(period, "decided_at"), case__journey__ai_system=ai_system)
-        .order_by()
-        .values(bucket=trunc("decided_at", tzinfo=tz))
-        .annotate(
-            live_decisions=Count("pk", filter=Q(outcome__in=LIVE_OUTCOMES)),
-            cases_judged=Count("pk", filter=FIRST_LIVE_DECISION),
-            overrides=Count("pk", filter=FIRST_OVERRIDE),
-        )
-    )
-    return result
 
 
 # --- the stop button and guardrails ----------------------------------------------------------
