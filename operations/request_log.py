@@ -51,6 +51,10 @@ class RequestLogMiddleware:
         response = self.get_response(request)
         if request.path_info.startswith(QUIET_PATHS) and response.status_code < 500:
             return response
+        level = logging.ERROR if response.status_code >= 500 else logging.INFO
+        if not logger.isEnabledFor(level):
+            # Below the configured level (LOG_LEVEL=WARNING): no line, so no fields to build.
+            return response
         duration_ms = round((time.perf_counter() - started) * 1000, 1)
         fields = {
             "method": request.method,
@@ -59,7 +63,6 @@ class RequestLogMiddleware:
             "duration_ms": duration_ms,
             **acting_party(request),
         }
-        level = logging.ERROR if response.status_code >= 500 else logging.INFO
         logger.log(
             level,
             "%s %s %s %.1f ms",

@@ -143,3 +143,43 @@ def test_log_format_defaults_to_text_in_debug_and_json_otherwise(environ, debug,
 def test_an_unknown_log_format_is_refused_at_startup():
     with pytest.raises(ImproperlyConfigured, match="LOG_FORMAT='xml' is not one of: json, text"):
         log_format({"LOG_FORMAT": "xml"}, debug=False)
+
+
+@pytest.fixture
+def warning_log():
+    """The production logging configuration at LOG_LEVEL=WARNING (what the benchmarks run)."""
+    config = logging_config(fmt="json", level="WARNING")
+    buffer = io.StringIO()
+    config["handlers"]["console"]["stream"] = buffer
+    previous = logging.root.handlers[:], logging.root.level
+    logging.config.dictConfig(config)
+    yield buffer
+    logging.root.handlers[:] = previous[0]
+    logging.root.setLevel(previous[1])
+
+
+def test_below_the_log_level_no_line_is_built_for_a_call(api, warning_log, monkeypatch):
+    """At WARNING a successful call writes nothing and does not even look up who acted."""
+    from operations import request_log
+
+    looked_up = []
+    monkeypatch.setattr(request_log, "acting_party", lambda request: looked_up.append(1) or {})
+    client, _ = api
+    assert client.get("/api/v1/ping/").status_code == 200
+    assert request_lines(warning_log) == []
+    assert looked_up == []
+
+
+def test_at_warning_a_server_error_is_still_logged_with_who_acted(api, warning_log, monkeypatch):
+    from oversight.api import views
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(views.PingView, "get", fail)
+    client, _ = api
+    client.raise_request_exception = False
+    assert client.get("/api/v1/ping/").status_code == 500
+    (line,) = request_lines(warning_log)
+    assert line["status"] == 500
+    assert line["ai_system"] == "support-assistant"
