@@ -33,32 +33,43 @@ EFFORT_ROUTES = ("automated", "human", "overridden")
 
 
 def _effort_route():
-    """Each outcome's route, by a primary-key lookup of its gate evaluation and of that
-    evaluation's case (most outcomes have none to look up), and a hashed IN over the overriding
-    decisions: no join of the (large) gate-evaluation table."""
+    """Each outcome's route, by primary-key and index lookups per outcome: its own case, its
+    gate evaluation and that evaluation's case (most outcomes have none to look up), and one
+    overriding decision of either case (a LIMIT 1 subquery on decision.case_id). No join and no
+    IN over a large table: PostgreSQL hashed `case_id IN (overriding decisions)` and joined the
+    case table by a scan of each (1.27 s for one live day at 10M gate calls, against 0.18 s)."""
     evaluation = GateEvaluation.objects.filter(pk=OuterRef("evaluation_id")).order_by()
     evaluation_case = Case.objects.filter(evaluation_id=OuterRef("evaluation_id")).order_by()
-    overridden_cases = Decision.objects.filter(is_override=True).values("case_id")
+    own_case = Case.objects.filter(pk=OuterRef("case_id")).order_by()
+    overrides = Decision.objects.filter(is_override=True).order_by()
     return {
         "evaluation_route": Subquery(evaluation.values("route")[:1]),
         "evaluation_case": Subquery(evaluation_case.values("pk")[:1]),
         "evaluation_case_status": Subquery(evaluation_case.values("status")[:1]),
         "evaluation_case_reason": Subquery(evaluation_case.values("route_reason")[:1]),
+        "own_case_status": Subquery(own_case.values("status")[:1]),
+        "own_case_reason": Subquery(own_case.values("route_reason")[:1]),
+        "own_case_override": Subquery(
+            overrides.filter(case_id=OuterRef("case_id")).values("pk")[:1]
+        ),
+        "evaluation_case_override": Subquery(
+            overrides.filter(case_id=OuterRef("evaluation_case")).values("pk")[:1]
+        ),
     }, DbCase(
         # What the case was decides the route: a sample audit reviews an action automation had
         # already taken, so its outcome is automation's, whatever the auditor said.
         When(
-            Q(case__route_reason=RouteReason.SAMPLE_AUDIT)
+            Q(own_case_reason=RouteReason.SAMPLE_AUDIT)
             | Q(evaluation_case_reason=RouteReason.SAMPLE_AUDIT),
             then=Value("automated"),
         ),
         When(
-            Q(case_id__in=overridden_cases) | Q(evaluation_case__in=overridden_cases),
+            Q(own_case_override__isnull=False) | Q(evaluation_case_override__isnull=False),
             then=Value("overridden"),
         ),
         When(evaluation_route=Route.AUTOMATE, then=Value("automated")),
         When(
-            Q(case__status=CaseStatus.DECIDED) | Q(evaluation_case_status=CaseStatus.DECIDED),
+            Q(own_case_status=CaseStatus.DECIDED) | Q(evaluation_case_status=CaseStatus.DECIDED),
             then=Value("human"),
         ),
         default=None,

@@ -6,6 +6,8 @@ The same file runs on SQLite and, with DATABASE_URL, on PostgreSQL (percentile_c
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from oversight.metrics import (
     Distribution,
@@ -261,6 +263,20 @@ def test_customer_effort_median_by_route(data):
     assert result["automated"] == Distribution(3, 4.0, pytest.approx(4.8))
     assert result["human"] == Distribution(1, 3.0, 3.0)
     assert result["overridden"] == Distribution(2, 6.5, pytest.approx(6.9))
+
+
+def test_customer_effort_looks_up_each_outcome_instead_of_scanning_cases_and_decisions(data):
+    """The routes of the outcomes counted one by one are found by lookups per outcome: no JOIN
+    of the case table and no IN over the overriding decisions (at 10M gate calls PostgreSQL
+    scanned both whole for one live day: 1.27 s, against 0.18 s with lookups)."""
+    with CaptureQueriesContext(connection) as queries:
+        result = customer_effort_by_route(period=MAY)
+    assert result["overridden"] == Distribution(2, 6.5, pytest.approx(6.9))
+    effort = [q["sql"] for q in queries.captured_queries if '"customer_effort"' in q["sql"]]
+    assert effort
+    for sql in effort:
+        assert 'JOIN "oversight_case"' not in sql
+        assert " IN (SELECT" not in sql
 
 
 def test_customer_effort_of_one_ai_system(data):
