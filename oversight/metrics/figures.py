@@ -178,17 +178,24 @@ def _in(period: Period, name: str) -> Q:
     return Q(**{f"{name}__gte": period.start, f"{name}__lt": period.end})
 
 
+def _evaluation_in(**scope) -> Exists:
+    """The outcome's gate evaluation is in the scope (a lookup by primary key per outcome)."""
+    return Exists(GateEvaluation.objects.filter(pk=OuterRef("evaluation_id"), **scope))
+
+
 def _scope_q(scope: Scope, table: str) -> Q:
     """The scope as a filter on `table` ("gate", "decision", "case" or "outcome")."""
     q = Q()
     if table == "outcome":
         # An outcome belongs to a case or to a gate evaluation; either side may carry the scope.
+        # The evaluation side is an EXISTS on the evaluation's primary key, not a join: an OR
+        # across two outer joins made PostgreSQL hash every gate evaluation (10M rows) first.
         if scope.ai_system is not None:
             q &= Q(case__journey__ai_system=scope.ai_system) | Q(
-                evaluation__ai_system=scope.ai_system
+                _evaluation_in(ai_system=scope.ai_system)
             )
         if scope.journey is not None:
-            q &= Q(case__journey=scope.journey) | Q(evaluation__journey=scope.journey)
+            q &= Q(case__journey=scope.journey) | Q(_evaluation_in(journey=scope.journey))
         if scope.judgement_point is not None:
             q &= Q(
                 case__in=Case.objects.filter(judgement_points=scope.judgement_point).values("pk")

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import (
+    BooleanField,
     Count,
     ExpressionWrapper,
     F,
@@ -13,7 +14,7 @@ from django.db.models import (
 )
 
 from oversight.metrics.figures import LIVE_OUTCOMES, Period, Scope, _in, _scope_q, ratio
-from oversight.metrics.percentiles import PercentileCont, distribution
+from oversight.metrics.percentiles import distribution
 from oversight.models import (
     Decision,
     DecisionOutcome,
@@ -47,6 +48,33 @@ class AutomationBiasWatch:
 AGREEING = Q(outcome__in=[DecisionOutcome.APPROVE, DecisionOutcome.AGREE], is_override=False)
 
 
+def _reviewer_figures_postgresql(decisions) -> tuple[dict, dict, float | None]:
+    """Per reviewer {"total", "agreed"} and median seconds, and the median of every timed
+    decision, in one scan: GROUP BY GROUPING SETS ((reviewer), ()). percentile_cont skips
+    NULL times, so the medians are those of the timed decisions, as on SQLite."""
+    rows = decisions.order_by().values("reviewer_id", "time_spent_seconds")
+    rows = rows.annotate(agrees=ExpressionWrapper(AGREEING, output_field=BooleanField()))
+    sql, params = rows.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reviewer_id, GROUPING(reviewer_id), COUNT(*), COUNT(*) FILTER (WHERE agrees), "
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY time_spent_seconds) "
+            f"FROM ({sql}) AS rows GROUP BY GROUPING SETS ((reviewer_id), ())",
+            params,
+        )
+        result = cursor.fetchall()
+    counts, medians, overall = {}, {}, None
+    for reviewer_id, is_overall, total, agreed, median in result:
+        median = None if median is None else float(median)
+        if is_overall:
+            overall = median
+            continue
+        counts[reviewer_id] = {"total": total, "agreed": agreed}
+        if median is not None:
+            medians[reviewer_id] = median
+    return counts, medians, overall
+
+
 def automation_bias_watch(
     *,
     period: Period,
@@ -60,34 +88,30 @@ def automation_bias_watch(
     at most `speed_ratio_at_most` of the median of everyone else's decisions in the scope).
 
     Escalations do not count as agreeing or disagreeing. A flag is a prompt for a
-    conversation and more training, not a verdict. Per-reviewer medians: one grouped
-    percentile_cont query on PostgreSQL; on SQLite one distribution per reviewer (a bounded
-    number of queries: reviewers, not decisions).
+    conversation and more training, not a verdict. Per-reviewer counts and medians and the
+    overall median: one GROUPING SETS query on PostgreSQL; on SQLite one distribution per
+    reviewer (a bounded number of queries: reviewers, not decisions).
     """
     decisions = Decision.objects.filter(
         _in(period, "decided_at"), _scope_q(scope, "decision")
     ).exclude(outcome=DecisionOutcome.ESCALATE)
     timed = decisions.filter(time_spent_seconds__isnull=False)
-    counts = {
-        row["reviewer_id"]: row
-        for row in decisions.order_by()
-        .values("reviewer_id")
-        .annotate(total=Count("pk"), agreed=Count("pk", filter=AGREEING))
-    }
     if connection.vendor == "postgresql":
-        medians = {
-            row["reviewer_id"]: row["median"]
-            for row in timed.order_by()
-            .values("reviewer_id")
-            .annotate(median=PercentileCont("time_spent_seconds", fraction=0.5))
-        }
+        counts, medians, overall = _reviewer_figures_postgresql(decisions)
     else:
+        counts = {
+            row["reviewer_id"]: row
+            for row in decisions.order_by()
+            .values("reviewer_id")
+            .annotate(total=Count("pk"), agreed=Count("pk", filter=AGREEING))
+        }
         medians = {
             reviewer_id: distribution(
                 timed.filter(reviewer_id=reviewer_id), F("time_spent_seconds"), fractions=(0.5,)
             ).median
             for reviewer_id in counts
         }
+        overall = distribution(timed, F("time_spent_seconds"), fractions=(0.5,)).median
     patterns = [
         ReviewerPattern(
             reviewer_id=reviewer_id,
@@ -110,7 +134,6 @@ def automation_bias_watch(
         ).median
         if peers and pattern.median_seconds <= speed_ratio_at_most * peers:
             flagged.append(pattern)
-    overall = distribution(timed, F("time_spent_seconds"), fractions=(0.5,)).median
     return AutomationBiasWatch(peer_median_seconds=overall, reviewers=patterns, flagged=flagged)
 
 

@@ -31,8 +31,8 @@ from audit.models import AuditEvent, LedgerVerification
 from literacy.models import (
     SystemBriefing,
 )
-from oversight.metrics import Period
-from oversight.metrics.figures import FIRST_OVERRIDE
+from oversight.metrics import Period, Scope
+from oversight.metrics.figures import FIRST_OVERRIDE, _scope_q
 from oversight.models import (
     AISystem,
     AuthorityGrant,
@@ -332,10 +332,10 @@ def four_eyes_outcomes(*, ai_system: AISystem, period: Period) -> dict:
 
 def outcome_answers(*, ai_system: AISystem, period: Period) -> dict:
     """Complaints among the outcomes reported in the period (those the metrics do not count),
-    with the same scope rule as `oversight.metrics` (through the case or the gate call)."""
+    with the same scope rule as `oversight.metrics` (through the case or the gate call: the
+    metrics' own filter, an EXISTS on the gate call's key rather than a join of every call)."""
     return Outcome.objects.filter(
-        _in(period, "reported_at"),
-        Q(case__journey__ai_system=ai_system) | Q(evaluation__ai_system=ai_system),
+        _in(period, "reported_at"), _scope_q(Scope(ai_system=ai_system), "outcome")
     ).aggregate(
         complaint_answers=Count("pk", filter=Q(complaint__isnull=False)),
         complaints=Count("pk", filter=Q(complaint=True)),
