@@ -15,7 +15,7 @@ from literacy.selectors import literacy_register
 from literacy.services.briefings import acknowledge_briefing, publish_briefing
 from oversight.exceptions import NotAllowed
 from oversight.metrics import Period
-from oversight.reports.oversight_queries import decisions_outside_authority
+from oversight.reports.oversight_authority import decisions_outside_authority
 from oversight.reports.registers import build_authority
 from oversight.selectors import authority_register
 from oversight.services.authority import (

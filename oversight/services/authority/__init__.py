@@ -32,6 +32,7 @@ from the package: `from oversight.services.authority import X`.
 from oversight.services.authority.claims import (
     release_claims_beyond_authority,
 )
+from oversight.services.authority.decisions import GroupJudge, judge_decisions
 from oversight.services.authority.effective import (
     DECIDE,
     OVERRIDE,
@@ -67,7 +68,6 @@ from oversight.services.authority.moment import (
     AuthorityRecord,
     authority_at,
     grant_as_recorded,
-    judge_decisions,
 )
 from oversight.services.authority.reconcile import (
     SYNC_TASK,
@@ -155,6 +155,7 @@ __all__ = [
     "journeys_decidable_by",
     "journeys_managed_by",
     "judge_decisions",
+    "GroupJudge",
     "level_on_scope",
     "managers_of_journey",
     "manages_scope",
