@@ -171,7 +171,7 @@ def test_queries_do_not_grow_with_decisions_or_flagged_days(django_assert_max_nu
     for day in range(3, 10):
         d.day(day, o.rhea, None)
         d.day(day, o.sam, o.rhea_grant)
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(12):
         answer = decisions_outside_authority(ai_system=o.system, period=MAY, limit=50)
     assert answer.total == 7 * 14
     assert len(answer.rows) == 50
