@@ -142,11 +142,24 @@ def test_grouped_judgements_equal_judging_every_decision_with_changes_inside_day
         TrainingRequirementFactory(module=course, authority_level=o.senior)
     d.day(14, tia, tia_grant)
     d.day(14, o.rhea, o.sam_grant, journey=other_journey)
+    # Days 15 and 16: Tia's grant given, the evening before, an end at noon on the 15th and a
+    # revocation at noon on the 16th (both recorded ahead of their instant).
+    with time_machine.travel(moment(14, 23), tick=False):
+        tia_grant.valid_until = moment(15, 12)
+        tia_grant.save()
+    with time_machine.travel(moment(15, 23), tick=False):
+        tia_grant.valid_until = None
+        tia_grant.revoked_at = moment(16, 12)
+        tia_grant.revoked_by = o.admin
+        tia_grant.revocation_reason = "Leaves the team at noon."
+        tia_grant.save()
+    d.day(15, tia, tia_grant)
+    d.day(16, tia, tia_grant)
 
     assert_same_as_one_by_one(o)
     total, rows = listed(decisions_outside_authority(ai_system=o.system, period=MAY, limit=1000))
     # Judged whole where nothing changes, split where something does: each event shows.
-    assert 0 < total < 7 * 14
+    assert 0 < total < 7 * 16
     assert len({codes for _, codes in rows}) >= 5
 
 
