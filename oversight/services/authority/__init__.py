@@ -22,7 +22,8 @@ time (a grant starting or ending, training lapsing) is caught by `reconcile_auth
 daily and at each grant's start and end.
 
 The package, by concern: `moment` (the one rule: could P decide at instant T, and why not,
-from history; `verdicts` holds its codes and wording), `effective` (the grants that count at a
+from history; `verdicts` holds its codes and wording), `decisions` (recorded decisions judged
+by that rule, one by one or a group at a time), `effective` (the grants that count at a
 moment, decidable cases), `scope` (who manages which scope), `grants` (grant, extend, revoke,
 assign managers), `reconcile` (guardian permissions derived from grants), `claims` (claims
 released when authority ends), `explain` (why a grant does or does not count). Callers import
