@@ -2,17 +2,14 @@
 
 Every function here aggregates or filters in the database and returns a bounded result: a count
 plus at most `limit` rows, or one row per time bucket, judgement point or version. None walks the
-records of a period in Python (except `decisions_outside_authority`, which says why), so building
-the report costs the same number of queries for ten cases or ten million. The figures the
-dashboard also shows (gate calls, routed share, overrides, time to decision, customer effort)
-come from `oversight.metrics`, never from here.
+records of a period in Python, so building the report costs the same number of queries for ten
+cases or ten million (the decisions taken without effective authority are in
+`oversight_authority`). The figures the dashboard also shows (gate calls, routed share, overrides,
+time to decision, customer effort) come from `oversight.metrics`, never from here.
 """
 
-import contextlib
-import itertools
 from dataclasses import dataclass
 
-from django.db import connection, transaction
 from django.db.models import (
     Count,
     Exists,
@@ -49,7 +46,6 @@ from oversight.models import (
     Outcome,
     TriggerCondition,
 )
-from oversight.services.authority import DECISION_SHORTFALLS, judge_decisions
 
 PAUSE_ACTIONS = ("automation.paused", "automation.resumed")
 
@@ -237,71 +233,6 @@ def _grant_then(column: str) -> Subquery:
 
 # Decisions judged per chunk, read from a server-side cursor: memory stays bounded by the chunk
 # and the rows the report prints, however many decisions the period holds.
-JUDGED_PER_CHUNK = 20_000
-
-
-@contextlib.contextmanager
-def _whole_stream():
-    """On PostgreSQL, a transaction in which a server-side cursor is planned for reading every
-    row (by default the planner optimises a cursor for its first tenth: at 10 M gate calls that
-    plan read the period's decisions in 45 s against 25 s, on a busy machine)."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL cursor_tuple_fraction = 1.0")
-        yield
-
-
-def decisions_outside_authority(*, ai_system: AISystem, period: Period, limit: int) -> Bounded:
-    """Decisions of the period taken without effective authority at that moment.
-
-    Judged by the one moment-exact rule of `oversight.services.authority.judge_decisions`, each
-    decision at its own instant by its recorded grant: a decision counts when it names no
-    grant, or its grant belongs to someone else, does not cover the case's journey, is of a
-    level that may not decide, was not on record, not yet valid, expired or revoked at that
-    instant (as the grant's history recorded it), or its holder lacked a training module the
-    level required then (current on that UTC day) or the acknowledgement, by then, of the
-    system briefing published by then that the level required. Each row carries the reasons as
-    flags. The one walk in Python of this module: the period's decisions of one AI system, as
-    value tuples streamed in chunks of `JUDGED_PER_CHUNK`, each chunk judged from one record
-    read in bulk (a fixed number of queries per chunk); only the count and the first `limit`
-    flagged decisions are kept.
-    """
-    journeys = {journey.pk: journey for journey in Journey.objects.filter(ai_system=ai_system)}
-    stream = (
-        Decision.objects.filter(_in(period, "decided_at"), case__journey__ai_system=ai_system)
-        .order_by("decided_at", "pk")
-        .values_list("pk", "reviewer_id", "grant_id", "decided_at", "case__journey_id")
-        .iterator(chunk_size=JUDGED_PER_CHUNK)
-    )
-    total, shown = 0, {}  # shown: the first `limit` flagged decisions, in order, with codes
-    with _whole_stream():
-        while chunk := list(itertools.islice(stream, JUDGED_PER_CHUNK)):
-            decisions = [
-                (pk, reviewer_id, grant_id, decided_at, journeys[journey_id])
-                for pk, reviewer_id, grant_id, decided_at, journey_id in chunk
-            ]
-            flagged = judge_decisions(decisions)
-            total += len(flagged)
-            for decision in decisions:
-                if len(shown) >= limit:
-                    break
-                if decision[0] in flagged:
-                    shown[decision[0]] = flagged[decision[0]]
-    rows = []
-    if shown:
-        rows = list(
-            Decision.objects.filter(pk__in=list(shown))
-            .select_related("reviewer", "case__journey", "grant__level")
-            .order_by("decided_at", "pk")
-        )
-    for row in rows:
-        for code in DECISION_SHORTFALLS:
-            setattr(row, code, code in shown[row.pk])
-    return Bounded(rows, total)
-
-
 # --- activity --------------------------------------------------------------------------------
 
 

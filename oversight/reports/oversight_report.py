@@ -41,6 +41,7 @@ from oversight.models import (
     JudgementPoint,
     TriggerCondition,
 )
+from oversight.reports import oversight_authority as authority
 from oversight.reports import oversight_queries as queries
 from oversight.reports import oversight_trend as trends
 from oversight.reports.oversight_bias import bias_display, bias_section
@@ -322,7 +323,7 @@ def _people_section(system: AISystem, period: Period) -> dict:
     grants = queries.grants_during(ai_system=system, period=period, limit=MAX_GRANTS)
     last_moment = period.end - datetime.timedelta(microseconds=1)
     statuses = training_status_by_user({g.user_id for g in grants.rows}, at=last_moment)
-    exceptions = queries.decisions_outside_authority(
+    exceptions = authority.decisions_outside_authority(
         ai_system=system, period=period, limit=MAX_EXCEPTIONS
     )
     reasons = {

@@ -22,7 +22,8 @@ time (a grant starting or ending, training lapsing) is caught by `reconcile_auth
 daily and at each grant's start and end.
 
 The package, by concern: `moment` (the one rule: could P decide at instant T, and why not,
-from history; `verdicts` holds its codes and wording), `effective` (the grants that count at a
+from history; `verdicts` holds its codes and wording), `decisions` (recorded decisions judged
+by that rule, one by one or a group at a time), `effective` (the grants that count at a
 moment, decidable cases), `scope` (who manages which scope), `grants` (grant, extend, revoke,
 assign managers), `reconcile` (guardian permissions derived from grants), `claims` (claims
 released when authority ends), `explain` (why a grant does or does not count). Callers import
@@ -32,6 +33,7 @@ from the package: `from oversight.services.authority import X`.
 from oversight.services.authority.claims import (
     release_claims_beyond_authority,
 )
+from oversight.services.authority.decisions import GroupJudge, judge_decisions
 from oversight.services.authority.effective import (
     DECIDE,
     OVERRIDE,
@@ -67,7 +69,6 @@ from oversight.services.authority.moment import (
     AuthorityRecord,
     authority_at,
     grant_as_recorded,
-    judge_decisions,
 )
 from oversight.services.authority.reconcile import (
     SYNC_TASK,
@@ -155,6 +156,7 @@ __all__ = [
     "journeys_decidable_by",
     "journeys_managed_by",
     "judge_decisions",
+    "GroupJudge",
     "level_on_scope",
     "managers_of_journey",
     "manages_scope",

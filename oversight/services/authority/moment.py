@@ -44,7 +44,6 @@ from oversight.models import AuthorityGrant, Journey
 from oversight.services.authority.verdicts import (
     BELOW_REQUIRED_LEVEL,
     BRIEFING_MISSING,
-    DECISION_SHORTFALLS,
     INACTIVE,
     MAY_NOT_DECIDE,
     NO_GRANT,
@@ -379,6 +378,47 @@ class AuthorityRecord:
             return Verdict(at, None, tuple(shortfalls), tuple(judgements))
         return self._ranked(Verdict(at, best, (), tuple(judgements)), required_rank)
 
+    def instants_of_change(self, user_id, grant_id) -> list:
+        """The instants, sorted, at which the judgement of a decision by `user_id` under
+        `grant_id` (`judge` with that grant) can change within one UTC day; between two of them
+        every decision of the same journey on the same day gets the same shortfall codes.
+
+        Read against every branch of the rule: the grant's history rows (`_Versions.at`) and
+        each version's valid_from, valid_until and revoked_at (`judge_grant`); the history of
+        every training and briefing requirement (`required_modules`, `briefing_shortfall`);
+        the publication instants of every briefing (`briefing_in_force`); the person's
+        acknowledgements (`briefing_shortfall`); now minus and plus `LIVE_WINDOW` (the
+        inactive-account check). Training completions, expiries and re-qualifying versions
+        are compared by UTC day only, so they never change a judgement inside one day. Any new
+        input to the rule must be added here, or grouped judgements
+        (`oversight.services.authority.decisions`) would count wrongly.
+        """
+        instants = set(self._shared_instants())
+        versions = self.grants.get(grant_id)
+        for row in versions.rows if versions is not None else ():
+            instants.add(row.history_date)
+            instants.update(
+                t for t in (row.valid_from, row.valid_until, row.revoked_at) if t is not None
+            )
+        instants.update(
+            at for (person, _), at in self.acknowledged.items() if person == user_id and at
+        )
+        now = timezone.now()
+        instants.update((now - LIVE_WINDOW, now + LIVE_WINDOW))
+        return sorted(instants)
+
+    def _shared_instants(self) -> set:
+        if not hasattr(self, "_shared"):
+            requirements = (
+                *self.module_requirements.values(),
+                *self.briefing_requirements.values(),
+            )
+            self._shared = {row.history_date for versions in requirements for row in versions.rows}
+            self._shared |= {
+                briefing_published_at(b) for briefings in self.briefings.values() for b in briefings
+            }
+        return self._shared
+
     def _latest(self, grant_id):
         versions = self.grants.get(grant_id)
         return versions.rows[-1] if versions and versions.rows else None
@@ -417,29 +457,3 @@ def grant_as_recorded(version) -> AuthorityGrant:
     grant.journey = version.journey
     grant.ai_system = version.ai_system
     return grant
-
-
-def judge_decisions(decisions: list[tuple]) -> dict:
-    """{decision id: set of shortfall codes} for recorded decisions taken without effective
-    authority, each judged at its own instant by its recorded grant (`AuthorityRecord.judge`).
-
-    `decisions` holds (decision id, reviewer id, grant id or None, decided_at, journey) tuples.
-    One record is read for every reviewer and grant at once: a fixed number of queries however
-    many decisions, instants and people.
-    """
-    record = AuthorityRecord.load(
-        user_ids={reviewer_id for _, reviewer_id, _, _, _ in decisions},
-        grant_ids={grant_id for _, _, grant_id, _, _ in decisions if grant_id is not None},
-    )
-    flagged: dict = {}
-    for decision_id, reviewer_id, grant_id, decided_at, journey in decisions:
-        if grant_id is None:
-            codes = {NO_GRANT}
-        else:
-            verdict = record.judge(
-                user_id=reviewer_id, journey=journey, at=decided_at, grant_id=grant_id
-            )
-            codes = {s.code for s in verdict.shortfalls if s.code in DECISION_SHORTFALLS}
-        if codes:
-            flagged[decision_id] = codes
-    return flagged
