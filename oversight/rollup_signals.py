@@ -2,8 +2,8 @@
 
 See `oversight.services.day_summaries` for what can change a summarised day. Writing a decision
 or an outcome on its own (open) day makes no query here; a case decided, a case in a later
-review round and an overriding decision make one (a SELECT of the summarised days they touch,
-usually none).
+review round and an overriding decision make one or two (a SELECT of the summarised days they
+touch, usually none); saving a case decided on a summarised day makes one more.
 """
 
 import datetime
@@ -31,8 +31,9 @@ def decision_saved(sender, instance: Decision, created: bool, raw: bool = False,
 
     if _on_a_closed_day(instance.decided_at):
         day_summaries.mark_day_stale(day_summaries.DECISIONS, instance.decided_at)
-    if instance.is_override:  # the case's outcomes are now "overridden"
+    if instance.is_override:  # the case's outcomes are now "overridden", and so is the case
         day_summaries.mark_case_outcome_days_stale(instance.case_id)
+        day_summaries.mark_case_decided_day_stale(instance.case_id)
 
 
 @receiver(post_save, sender=Outcome, dispatch_uid="day_summaries_outcome")
@@ -56,3 +57,6 @@ def case_saved(sender, instance: Case, created: bool, raw: bool = False, **kwarg
     # A decided case's outcomes count as decided by a person.
     if instance.status == CaseStatus.DECIDED:
         day_summaries.mark_case_outcome_days_stale(instance.pk)
+    # A case decided on a summarised day and saved again (its status, say) may leave its band.
+    if instance.decided_at is not None and _on_a_closed_day(instance.decided_at):
+        day_summaries.mark_day_stale(day_summaries.DECIDED_CASES, instance.decided_at)

@@ -1,10 +1,12 @@
 """One scope's figures overall and per AI system, journey and day in one pass, reading the
-daily summaries (GateDay, DecisionDay, OutcomeDay) for the whole days they cover."""
+daily summaries (GateDay, DecisionDay, OutcomeDay, DecidedCaseDay) for the whole days they
+cover."""
 
 import datetime
 from dataclasses import dataclass
 
 from django.db.models import (
+    Count,
     F,
     Q,
     Sum,
@@ -17,15 +19,18 @@ from oversight.metrics.figures import (
     Figures,
     Period,
     Scope,
-    _case_counts,
     _decision_counts,
     _gate_counts,
+    _in,
     _outcome_counts,
+    _scope_q,
     _tables,
     utc_midnight,
 )
 from oversight.metrics.summarised import decision_summaries, summarised, summed
 from oversight.models import (
+    Case,
+    CaseStatus,
     GateDay,
     GateRollup,
     Journey,
@@ -68,6 +73,34 @@ def _gate_summaries(gate_calls, period: Period, scope: Scope):
     return rest, summaries
 
 
+def _case_rows(period: Period, scope: Scope):
+    """The case figures grouped per (journey, day the case was decided), as `_case_counts`
+    counts them, in two parts: the cases decided in the period, read from DecidedCaseDay for
+    the whole summarised days and from the cases for the rest; and the cases whose SLA was
+    breached in the period (few: read through their own index), on the day they were decided
+    (none if they were not)."""
+    day = TruncDate("decided_at", tzinfo=datetime.UTC)
+    decided = Case.objects.filter(
+        _in(period, "decided_at"), _scope_q(scope, "case"), status=CaseStatus.DECIDED
+    )
+    decided, days = summarised("case", decided, period, scope)
+    if days is not None:
+        yield from days.values(group_journey=F("journey_id"), group_day=F("day")).annotate(
+            cases_decided=Sum("cases")
+        )
+    yield from (
+        decided.order_by()
+        .values(group_journey=F("journey_id"), group_day=day)
+        .annotate(cases_decided=Count("*"))
+    )
+    breached = Case.objects.filter(_in(period, "sla_breached_at"), _scope_q(scope, "case"))
+    yield from (
+        breached.order_by()
+        .values(group_journey=F("journey_id"), group_day=day)
+        .annotate(sla_breaches=Count("*"))
+    )
+
+
 @dataclass
 class Breakdown:
     """One scope's figures overall and per AI system, journey and day (UTC)."""
@@ -97,9 +130,6 @@ def breakdown(*, period: Period, scope: Scope = Scope()) -> Breakdown:
     counts = {
         "gate": _gate_counts(),
         "decision": _decision_counts(),
-        # Grouped by the case's own journey and day, and scopes filter through subqueries: no
-        # join repeats a case here, so no DISTINCT (a sort PostgreSQL would do for nothing).
-        "case": _case_counts(period, distinct=False),
         "outcome": _outcome_counts(),
     }
     system_of = dict(Journey.objects.values_list("pk", "ai_system_id"))
@@ -111,6 +141,9 @@ def breakdown(*, period: Period, scope: Scope = Scope()) -> Breakdown:
             values[name] = values.get(name, 0) + (value or 0)
 
     def grouped(table: str):
+        if table == "case":
+            yield from _case_rows(period, scope)
+            return
         journey_path, day_path = _JOURNEY_AND_DAY[table]
         queryset = tables[table]
         if table == "gate":

@@ -285,15 +285,16 @@ def _decision_counts() -> dict:
     }
 
 
-def _case_counts(period: Period, *, distinct: bool = True) -> dict:
-    # DISTINCT matters only where a join repeats a case (per reviewer: one row per decision).
+def _case_counts(period: Period) -> dict:
+    # DISTINCT: a join can repeat a case (per reviewer: one row per decision).
+    # (`oversight.metrics.breakdown._case_rows` counts the same per journey and day.)
     return {
         "cases_decided": Count(
             "pk",
-            distinct=distinct,
+            distinct=True,
             filter=Q(status=CaseStatus.DECIDED) & _in(period, "decided_at"),
         ),
-        "sla_breaches": Count("pk", distinct=distinct, filter=_in(period, "sla_breached_at")),
+        "sla_breaches": Count("pk", distinct=True, filter=_in(period, "sla_breached_at")),
     }
 
 

@@ -1,4 +1,5 @@
-"""Figures read from the daily summaries (DecisionDay, OutcomeDay) where they are true.
+"""Figures read from the daily summaries (DecisionDay, OutcomeDay, DecidedCaseDay) where they
+are true.
 
 `oversight.services.day_summaries` writes them. Here a period's decisions or outcomes are split
 into whole UTC days summarised and not marked stale (read from the summaries) and the rest,
@@ -12,9 +13,11 @@ import datetime
 from django.db.models import F, Q, Sum
 
 from oversight.models import (
+    DecidedCaseDay,
     DecisionDay,
     GateRollup,
     OutcomeDay,
+    StaleDecidedCaseDay,
     StaleDecisionDay,
     StaleOutcomeDay,
 )
@@ -49,6 +52,13 @@ SOURCES = {
             "reversal_answers",
             "reversals",
         ),
+    ),
+    "case": (
+        DecidedCaseDay,
+        StaleDecidedCaseDay,
+        "decided_cases_until",
+        "decided_at",
+        ("cases", "overridden"),
     ),
 }
 DAY = datetime.timedelta(days=1)

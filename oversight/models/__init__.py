@@ -50,10 +50,12 @@ from oversight.models.reports import (
     RequestedVia,
 )
 from oversight.models.rollups import (
+    DecidedCaseDay,
     DecisionDay,
     GateDay,
     GateRollup,
     OutcomeDay,
+    StaleDecidedCaseDay,
     StaleDecisionDay,
     StaleOutcomeDay,
 )
@@ -83,9 +85,11 @@ __all__ = [
     "Decision",
     "DecisionOutcome",
     "DecisionStage",
+    "DecidedCaseDay",
     "DecisionDay",
     "GateDay",
     "OutcomeDay",
+    "StaleDecidedCaseDay",
     "StaleDecisionDay",
     "StaleOutcomeDay",
     "GateEvaluation",

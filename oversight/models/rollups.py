@@ -1,8 +1,8 @@
 """Daily summaries of gate evaluations and decisions, for figures over long periods.
 
-Derived tables, not evidence: every row can be recomputed from the gate evaluations and the
-decisions at any time (`oversight.services.rollups`, `oversight.services.day_summaries`),
-which stay the record. Days are UTC days, as the metrics'.
+Derived tables, not evidence: every row can be recomputed from the gate evaluations, the
+decisions, the cases and the outcomes at any time (`oversight.services.rollups`,
+`oversight.services.day_summaries`), which stay the record. Days are UTC days, as the metrics'.
 """
 
 from django.db import models
@@ -45,6 +45,9 @@ class GateRollup(models.Model):
     )
     outcomes_until = models.DateField(
         null=True, blank=True, help_text="Every UTC day before it has its OutcomeDay rows."
+    )
+    decided_cases_until = models.DateField(
+        null=True, blank=True, help_text="Every UTC day before it has its DecidedCaseDay rows."
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -123,6 +126,41 @@ class StaleOutcomeDay(models.Model):
     """A summarised day whose OutcomeDay rows may no longer match the outcomes (an outcome
     reported or answered late, a case decided or overridden after its outcome's day was
     summarised); as StaleDecisionDay."""
+
+    day = models.DateField(db_index=True)
+    marked_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.day} (to summarise again)"
+
+
+class DecidedCaseDay(models.Model):
+    """The cases of one journey decided on one closed UTC day, per AI confidence band, and how
+    many of them a person overrode (calibration by confidence)."""
+
+    day = models.DateField()
+    journey = models.ForeignKey(Journey, on_delete=models.PROTECT, related_name="+")
+    confidence_band = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="floor(confidence x 10): 0-9, and 10 for confidence 1.0; empty: no confidence.",
+    )
+    cases = models.PositiveIntegerField(default=0)
+    overridden = models.PositiveIntegerField(
+        default=0, help_text="Of them, cases with an overriding decision."
+    )
+
+    class Meta:
+        ordering = ["day", "journey"]
+        indexes = [models.Index(fields=["day"])]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.journey_id} band {self.confidence_band}: {self.cases} cases"
+
+
+class StaleDecidedCaseDay(models.Model):
+    """A summarised day whose DecidedCaseDay rows may no longer match the cases (a case decided
+    on it changed afterwards, an overriding decision came later); as StaleDecisionDay."""
 
     day = models.DateField(db_index=True)
     marked_at = models.DateTimeField(auto_now_add=True)

@@ -1,5 +1,5 @@
-"""Daily summaries of decisions (DecisionDay) and outcomes (OutcomeDay), so figures over months
-do not scan and re-judge every decision and outcome.
+"""Daily summaries of decisions (DecisionDay), outcomes (OutcomeDay) and decided cases
+(DecidedCaseDay), so figures over months do not scan and re-judge every row.
 
 `roll_up_day_summaries` summarises, per kind, every closed UTC day not yet summarised, oldest
 first, and summarises again the days marked stale; the quarter-hourly task that summarises gate
@@ -8,7 +8,9 @@ calls runs it. A day is closed `GRACE` after its end, as for gate calls.
 Each row counts what the live metrics count, with the same expressions
 (`oversight.metrics.figures._decision_counts`, `_outcome_counts`, and the route of
 `oversight.metrics.effort`): decisions by the day of `decided_at`, per journey and per
-judgement point; outcomes by the day of `reported_at`, per journey, route and customer effort.
+judgement point; outcomes by the day of `reported_at`, per journey, route and customer effort;
+decided cases by the day of `decided_at`, per journey and confidence band
+(`oversight.metrics.calibration`).
 
 What can change a summarised day afterwards, and marks it stale (receivers in
 `oversight.rollup_signals`; the metrics count a stale day from the rows until this task
@@ -17,33 +19,39 @@ summarises it again):
 - a decision or an outcome written, or an outcome answered, on a day already summarised;
 - a case going up a level (`review_round` grows: a second review of the closed round becomes a
   four-eyes disagreement): the days of its decisions;
-- a case decided, or an overriding decision: the days of its outcomes (their route).
+- a case decided, or an overriding decision: the days of its outcomes (their route);
+- a case saved again after it was decided on a summarised day, or an overriding decision on
+  such a case: the day it was decided.
 
-Nothing else does: a decision is written once and never changes, a case's journey and
-judgement points are fixed when it opens, "first live decision" and "first override" depend
-only on earlier decisions, and an outcome's route otherwise depends on what its case was.
-Marks are one row per change and the task deletes only the marks it read, so a change made
-while it runs keeps its own mark.
+Nothing else does: a decision is written once and never changes, a case's journey,
+confidence and judgement points are fixed when it opens, "first live decision" and "first
+override" depend only on earlier decisions, and an outcome's route otherwise depends on what
+its case was. Marks are one row per change and the task deletes only the marks it read, so a
+change made while it runs keeps its own mark.
 """
 
 import datetime
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import F, Q, Subquery
+from django.db.models import Count, F, Q, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from oversight.metrics import utc_midnight
+from oversight.metrics.calibration import confidence_band, overridden_case
 from oversight.metrics.effort import _effort_route
 from oversight.metrics.figures import DIMENSIONS, _decision_counts, _outcome_counts
 from oversight.models import (
     Case,
+    CaseStatus,
+    DecidedCaseDay,
     Decision,
     DecisionDay,
     GateRollup,
     Outcome,
     OutcomeDay,
+    StaleDecidedCaseDay,
     StaleDecisionDay,
     StaleOutcomeDay,
 )
@@ -93,6 +101,30 @@ def _outcome_rows(days: Q) -> list[OutcomeDay]:
     ]
 
 
+def _decided_case_rows(days: Q) -> list[DecidedCaseDay]:
+    """Per journey and confidence band (one GROUP BY); band empty without a confidence."""
+    rows = (
+        Case.objects.filter(days, status=CaseStatus.DECIDED)
+        .order_by()
+        .values(
+            "journey_id",
+            day=TruncDate("decided_at", tzinfo=datetime.UTC),
+            band=confidence_band(),
+        )
+        .annotate(cases=Count("pk"), overridden=Count("pk", filter=overridden_case()))
+    )
+    return [
+        DecidedCaseDay(
+            day=row["day"],
+            journey_id=row["journey_id"],
+            confidence_band=None if row["band"] is None else int(row["band"]),
+            cases=row["cases"],
+            overridden=row["overridden"],
+        )
+        for row in rows
+    ]
+
+
 @dataclass(frozen=True)
 class Kind:
     """One kind of daily summary: its rows, marks, state field and the rows it summarises."""
@@ -102,6 +134,8 @@ class Kind:
     until_field: str
     source: type
     time_field: str
+    # The source rows a summary counts (decided cases only): their time field is never empty.
+    counted: Q = Q()
 
     def between(self, first: datetime.date, end: datetime.date) -> Q:
         return Q(
@@ -114,8 +148,17 @@ class Kind:
 
 DECISIONS = Kind(DecisionDay, StaleDecisionDay, "decisions_until", Decision, "decided_at")
 OUTCOMES = Kind(OutcomeDay, StaleOutcomeDay, "outcomes_until", Outcome, "reported_at")
-ROWS = {DECISIONS: _decision_rows, OUTCOMES: _outcome_rows}  # (Q of the days) -> unsaved rows
-KINDS = (DECISIONS, OUTCOMES)
+DECIDED_CASES = Kind(
+    DecidedCaseDay,
+    StaleDecidedCaseDay,
+    "decided_cases_until",
+    Case,
+    "decided_at",
+    Q(status=CaseStatus.DECIDED),
+)
+# (Q of the days) -> unsaved rows
+ROWS = {DECISIONS: _decision_rows, OUTCOMES: _outcome_rows, DECIDED_CASES: _decided_case_rows}
+KINDS = (DECISIONS, OUTCOMES, DECIDED_CASES)
 
 
 def _summarise(kind: Kind, first: datetime.date, end: datetime.date) -> None:
@@ -145,7 +188,8 @@ def roll_up(kind: Kind, *, now: datetime.datetime | None = None) -> int:
             state, _ = GateRollup.objects.select_for_update().get_or_create(singleton=1)
             first = getattr(state, kind.until_field)
             if first is None:
-                oldest = kind.source.objects.order_by(kind.time_field).values(kind.time_field)
+                oldest = kind.source.objects.filter(kind.counted).order_by(kind.time_field)
+                oldest = oldest.values(kind.time_field)
                 oldest = [row[kind.time_field] for row in oldest[:1]]
                 first = oldest[0].astimezone(datetime.UTC).date() if oldest else closed_until
             end = min(closed_until, first + datetime.timedelta(days=DAYS_PER_STEP))
@@ -193,6 +237,11 @@ def _mark_days_of(kind: Kind, rows) -> None:
 def mark_case_decision_days_stale(case_id) -> None:
     """A case went up a level: the days of its decisions."""
     _mark_days_of(DECISIONS, Decision.objects.filter(case_id=case_id))
+
+
+def mark_case_decided_day_stale(case_id) -> None:
+    """An overriding decision on a case: the day the case was decided, if it was."""
+    _mark_days_of(DECIDED_CASES, Case.objects.filter(DECIDED_CASES.counted, pk=case_id))
 
 
 def mark_case_outcome_days_stale(case_id) -> None:

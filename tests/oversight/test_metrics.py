@@ -299,9 +299,10 @@ def test_cases_behind_the_figures(data):
 
 
 def test_figures_take_a_fixed_number_of_queries(data, django_assert_num_queries):
-    # The journeys, then per table its summaries' reach (gate, decisions, outcomes) and the
-    # rows left to count (cases have no summaries): the same however many rows there are.
-    with django_assert_num_queries(8):
+    # The journeys, then per table its summaries' reach (gate, decisions, outcomes, decided
+    # cases) and the rows left to count (cases: those decided, those breached): the same
+    # however many rows there are.
+    with django_assert_num_queries(10):
         figures(period=MAY)
     with django_assert_num_queries(4):
         figures_by("journey", period=MAY)

@@ -121,9 +121,10 @@ def test_the_watch_of_an_ai_system_is_exactly_what_its_decision_rows_say(
     decide(journey, careful, outcome="agree", seconds=7)
 
     # PostgreSQL: one query for every reviewer and the overall median, one for the flagged
-    # reviewer's peers. SQLite: counts; per timed reviewer COUNT + one OFFSET read (the
-    # untimed one: its COUNT only); peers; overall.
-    expected = 2 if connection.vendor == "postgresql" else 1 + (2 + 2 + 1) + 2 + 2
+    # reviewer's peers, one giving the peers' percentile its sort memory.
+    # SQLite: counts; per timed reviewer COUNT + one OFFSET read (the untimed one: its COUNT
+    # only); peers; overall.
+    expected = 3 if connection.vendor == "postgresql" else 1 + (2 + 2 + 1) + 2 + 2
     with django_assert_num_queries(expected):
         watch = automation_bias_watch(period=MAY, scope=Scope(ai_system=system))
 
