@@ -12,7 +12,7 @@ import datetime
 import pytest
 from django.db import connection
 
-from oversight.metrics import Period, Scope, calibration_by_confidence
+from oversight.metrics import Period, Scope, breakdown, calibration_by_confidence
 from oversight.models import (
     CaseStatus,
     DecidedCaseDay,
@@ -198,3 +198,78 @@ def test_decided_cases_without_a_confidence_are_summarised_but_never_shown(data)
     assert sum(cases for cases, _ in shown(MAY).values()) == sum(
         cases for cases, _ in sql_bands(MAY).values()
     )
+
+
+# The breakdown's case figures per journey and day: decided in the period (by the day decided),
+# and SLA breached in the period (on the day the case was decided; none if it was not).
+CASES_SQL = """
+SELECT c.journey_id, {day},
+  SUM(CASE WHEN c.status = 'decided' AND c.decided_at >= %s AND c.decided_at < %s
+      THEN 1 ELSE 0 END),
+  SUM(CASE WHEN c.sla_breached_at >= %s AND c.sla_breached_at < %s THEN 1 ELSE 0 END)
+FROM oversight_case c
+WHERE (c.decided_at >= %s AND c.decided_at < %s)
+   OR (c.sla_breached_at >= %s AND c.sla_breached_at < %s)
+GROUP BY 1, 2
+"""
+
+
+def sql_case_figures(period: Period) -> dict:
+    day = (
+        "DATE(c.decided_at)"
+        if connection.vendor == "sqlite"
+        else "(c.decided_at AT TIME ZONE 'UTC')::date"
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    bounds = [adapt(period.start), adapt(period.end)]
+    with connection.cursor() as cursor:
+        cursor.execute(CASES_SQL.format(day=day), bounds * 4)
+        totals: dict = {}
+        for journey, decided_on, decided, breached in cursor.fetchall():
+            key = str(journey).replace("-", "")
+            row = totals.setdefault(key, [0, 0])
+            row[0] += int(decided)
+            row[1] += int(breached)
+            if decided_on is not None:
+                day_row = totals.setdefault(str(decided_on), [0, 0])
+                day_row[0] += int(decided)
+                day_row[1] += int(breached)
+        return {key: tuple(row) for key, row in totals.items() if any(row)}
+
+
+def shown_case_figures(period: Period) -> dict:
+    result = breakdown(period=period)
+    shown = {
+        journey.hex: (item.cases_decided, item.sla_breaches)
+        for journey, item in result.journey.items()
+    }
+    shown.update(
+        {str(day): (item.cases_decided, item.sla_breaches) for day, item in result.day.items()}
+    )
+    return {key: row for key, row in shown.items() if any(row)}
+
+
+@pytest.mark.parametrize("label", list(PERIODS))
+def test_the_breakdown_s_case_figures_equal_plain_sql_before_and_after_the_summaries(data, label):
+    period = PERIODS[label]
+    # A case breached in the period and decided after it, one breached and never decided.
+    CaseFactory(
+        journey=data.j2,
+        opened_at=at(12, 1),
+        sla_deadline=at(12, 2),
+        sla_breached_at=at(12, 2),
+        status=CaseStatus.DECIDED,
+        decided_at=at(2, 10, month=6),
+    )
+    expected = sql_case_figures(period)
+    assert any(decided for decided, _ in expected.values())
+    assert any(breached for _, breached in expected.values())
+    assert shown_case_figures(period) == expected
+    roll_up(DECIDED_CASES, now=MAY_CLOSED)
+    assert shown_case_figures(period) == expected
+    data.extra[4].status = CaseStatus.ESCALATED  # decided on 12 May, changed after summarising
+    data.extra[4].save()
+    expected = sql_case_figures(period)
+    assert shown_case_figures(period) == expected
+    roll_up(DECIDED_CASES, now=MAY_CLOSED)
+    assert shown_case_figures(period) == expected
