@@ -10,10 +10,11 @@ What it does, in order:
 2. seeds two AI systems, six journeys, twelve judgement points, 50 reviewers through the ORM,
    then with INSERT ... SELECT FROM generate_series: N gate evaluations over 90 days (20 % to a
    person), M cases (90 % decided, 5 % sample audits, some SLA breaches), one decision per
-   decided case (about one in seven an override, timed), one judgement point per case and an
-   outcome for half of the cases; then ANALYZE, and summarises the closed days of gate calls,
-   decisions, outcomes and decided cases as the quarter-hourly task does, then VACUUM
-   (ANALYZE) as autovacuum would (also with --reuse). Bulk SQL writes no history rows: the
+   decided case (about one in seven an override, timed), one judgement point per case, an
+   outcome for half of the decided cases and for one in twenty automated gate calls; then
+   ANALYZE, and summarises the closed days of gate calls, decisions, outcomes and decided
+   cases as the quarter-hourly task does, then VACUUM (ANALYZE) as autovacuum would (also
+   with --reuse). Bulk SQL writes no history rows: the
    metrics never read history;
 3. times each metric of oversight.metrics for the last --days days (default 90; best of
    --repeat runs), the dashboard's data and the dashboard page itself (its query count included);
@@ -68,6 +69,16 @@ def drop_database(database_url: str) -> None:
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
+
+AUTOMATED_OUTCOMES_SQL = """
+    INSERT INTO oversight_outcome (id, evaluation_id, case_id, customer_effort, repeat_contact,
+        complaint, reversed, note, reported_at, reported_by_id)
+    SELECT gen_random_uuid(), g.id, NULL, 1 + abs(hashtext(g.id::text)) %% 7,
+        abs(hashtext(g.id::text)) %% 6 = 0, NULL, abs(hashtext(g.id::text)) %% 60 = 0, '',
+        g.created_at + interval '1 day', NULL
+    FROM oversight_gateevaluation AS g
+    WHERE g.route = 'automate' AND abs(hashtext(g.id::text)) %% 20 = 0
+"""
 
 SEED_SQL = [
     # Gate evaluations: journey by g % 6, spread over 90 days, 20 % to a person, 2 % blocked;
@@ -160,6 +171,8 @@ SEED_SQL = [
     FROM oversight_case AS c
     WHERE c.status = 'decided' AND abs(hashtext(c.id::text)) %% 2 = 0
     """,
+    # Outcomes of automated gate calls (no case): one in twenty, a day later.
+    AUTOMATED_OUTCOMES_SQL,
 ]
 
 
