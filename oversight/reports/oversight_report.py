@@ -13,7 +13,6 @@ every figure shown, as plain JSON, and is fingerprinted by the rendering pipelin
 
 import datetime
 from collections.abc import Callable
-from decimal import Decimal
 
 from django.conf import settings
 from django.utils import timezone
@@ -32,27 +31,23 @@ from oversight.metrics import (
 )
 from oversight.metrics.definitions import definition
 from oversight.metrics.definitions import label as figure_label
-from oversight.metrics.definitions import percent as shared_percent
 from oversight.models import (
     AISystem,
-    AuthorityLevel,
-    Guardrail,
-    Journey,
     JudgementPoint,
-    TriggerCondition,
 )
 from oversight.reports import oversight_authority as authority
 from oversight.reports import oversight_queries as queries
 from oversight.reports import oversight_trend as trends
 from oversight.reports.oversight_bias import bias_display, bias_section
+from oversight.reports.oversight_design import design_section
 from oversight.reports.oversight_display import display
+from oversight.reports.oversight_format import day_text, person_text, when_text
 from oversight.reports.oversight_incidents import incidents_section
 from oversight.reports.oversight_shadow import shadow_section
 from oversight.reports.oversight_stops import stops_section
 from oversight.reports.rendering import ReportDocument, ReportParameterError, parse_day
 
 TEMPLATE = "reports/oversight_report.html"
-MAX_CHANGES = 100
 MAX_GRANTS = 200
 MAX_EXCEPTIONS = 50
 OVERRIDE_SAMPLE = 20
@@ -73,49 +68,8 @@ TOC = [
     ("sign-off", "12. Sign-off"),
 ]
 
-FIELD_LABELS = {
-    "required_context_keys": "required context",
-    "allow_pii_in_proposal": "personal data allowed in proposals",
-    "sampling_rate": "sampling rate",
-    "default_sla_minutes": "default SLA (min)",
-    "combinator": "conditions combined with",
-    "required_level_id": "required level",
-    "sla_minutes": "SLA (min)",
-    "four_eyes": "four eyes",
-    "is_active": "active",
-    "min_sample": "minimum sample",
-}
 
 ROUTE_LABELS = {route: figure_label(f"route_{route}") for route in EFFORT_ROUTES}
-
-
-# --- formatting (data holds only JSON types, already as the report prints them) --------------
-
-
-def _when(moment: datetime.datetime | None) -> str | None:
-    return None if moment is None else timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
-
-
-def _day(day: datetime.date | None) -> str | None:
-    return None if day is None else day.isoformat()
-
-
-def percent(value: float | None) -> str:
-    """A rate as the report prints it: the one rule of `oversight.metrics.definitions`."""
-    return shared_percent(value)
-
-
-def _number(value) -> float | int | str | None:
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
-    return value
-
-
-def _person(user) -> str | None:
-    if user is None:
-        return None
-    name = user.get_full_name() if hasattr(user, "get_full_name") else ""
-    return f"{name} ({user.get_username()})" if name else user.get_username()
 
 
 # --- parameters ------------------------------------------------------------------------------
@@ -161,7 +115,7 @@ def _system_section(system: AISystem, period: Period, first, last) -> dict:
         "provider": system.provider,
         "intended_purpose": system.intended_purpose,
         "risk_category": system.get_risk_category_display(),
-        "owner": _person(system.owner),
+        "owner": person_text(system.owner),
         "is_active": system.is_active,
         "rule_versions": [
             {
@@ -169,144 +123,19 @@ def _system_section(system: AISystem, period: Period, first, last) -> dict:
                 "point": v.name,
                 "slug": v.slug,
                 "version": v.version,
-                "recorded_at": _when(v.history_date),
-                "in_force_from": _when(max(v.history_date, period.start)),
+                "recorded_at": when_text(v.history_date),
+                "in_force_from": when_text(max(v.history_date, period.start)),
             }
             for v in versions
         ],
         "briefings": [
             {
                 "version": b.version,
-                "published_on": _day(b.published_on),
-                "published_by": _person(b.published_by),
+                "published_on": day_text(b.published_on),
+                "published_by": person_text(b.published_by),
             }
             for b in briefings
         ],
-    }
-
-
-def _condition_text(condition) -> str:
-    return str(condition)
-
-
-def _describe_change(model, row, before, levels: dict) -> tuple[str, str]:
-    """(what object, what changed) for one design history row."""
-    if model is Journey:
-        label = f"Journey {row.name}"
-    elif model is JudgementPoint:
-        label = f"Judgement point {row.journey.name} / {row.name}"
-    elif model is TriggerCondition:
-        label = f"Trigger of {row.judgement_point.name}"
-    else:
-        label = f"Guardrail on {row.journey.name}"
-
-    def shown(version, name):
-        value = getattr(version, name)
-        if name == "required_level_id":
-            return levels.get(value, str(value))
-        if name == "judgement_point_id":
-            return None
-        return _number(value)
-
-    if row.history_type == "+":
-        if model is TriggerCondition:
-            return label, f"condition added: {_condition_text(row.instance)}"
-        return label, "created"
-    if row.history_type == "-":
-        if model is TriggerCondition:
-            return label, f"condition removed: {_condition_text(row.instance)}"
-        return label, "deleted"
-    previous = before.get(row.previous_history_id)
-    if model is TriggerCondition and previous is not None:
-        return label, (
-            f"condition changed: {_condition_text(previous.instance)} → "
-            f"{_condition_text(row.instance)}"
-        )
-    parts = []
-    for name in queries.DESIGN_FIELDS[model]:
-        old = shown(previous, name) if previous is not None else None
-        new = shown(row, name)
-        if previous is None or old != new:
-            parts.append(f"{FIELD_LABELS.get(name, name)}: {old} → {new}")
-    return label, "; ".join(parts) or "changed"
-
-
-def _design_section(system: AISystem, period: Period) -> dict:
-    journeys = list(
-        Journey.objects.filter(ai_system=system).order_by("name").prefetch_related("guardrails")
-    )
-    points = list(
-        JudgementPoint.objects.filter(journey__ai_system=system)
-        .select_related("journey", "required_level")
-        .prefetch_related("conditions")
-        .order_by("journey__name", "name")
-    )
-    levels = dict(AuthorityLevel.objects.values_list("id", "name"))
-    changes = []
-    total = 0
-    for model in (Journey, JudgementPoint, TriggerCondition, Guardrail):
-        count, rows, before = queries.design_changes(
-            model, ai_system=system, period=period, limit=MAX_CHANGES
-        )
-        total += count
-        for row in rows:
-            what, change = _describe_change(model, row, before, levels)
-            changes.append(
-                {
-                    "at": _when(row.history_date),
-                    "sort": (row.history_date.isoformat(), row.history_id),
-                    "by": _person(row.history_user)
-                    or (row.history_change_reason or "the product (no person recorded)"),
-                    "what": what,
-                    "change": change,
-                }
-            )
-    changes.sort(key=lambda c: c["sort"])
-    changes = [{k: v for k, v in c.items() if k != "sort"} for c in changes[:MAX_CHANGES]]
-    return {
-        "journeys": [
-            {
-                "name": j.name,
-                "slug": j.slug,
-                "automation_state": j.get_automation_state_display(),
-                "sampling_rate": _number(j.sampling_rate),
-                "default_sla_minutes": j.default_sla_minutes,
-                "required_context_keys": list(j.required_context_keys or []),
-                "allow_pii_in_proposal": j.allow_pii_in_proposal,
-                "guardrails": [
-                    {
-                        "kind": g.get_kind_display(),
-                        "threshold": _number(g.threshold),
-                        "window": g.window,
-                        "min_sample": g.min_sample,
-                        "is_active": g.is_active,
-                    }
-                    for g in j.guardrails.all()
-                ],
-            }
-            for j in journeys
-        ],
-        "judgement_points": [
-            {
-                "journey": p.journey.name,
-                "name": p.name,
-                "slug": p.slug,
-                "version": p.version,
-                "is_active": p.is_active,
-                "trigger": (" AND " if p.combinator == "all" else " OR ").join(
-                    _condition_text(c) for c in p.conditions.all()
-                )
-                or "(no conditions)",
-                "required_level": p.required_level.name,
-                "sla_minutes": p.sla_minutes,
-                "four_eyes": p.four_eyes,
-                "sampling_rate": _number(p.sampling_rate),
-            }
-            for p in points
-        ],
-        "changes": changes,
-        "changes_total": total,
-        "changes_more": max(total - len(changes), 0),
     }
 
 
@@ -340,14 +169,14 @@ def _people_section(system: AISystem, period: Period) -> dict:
         current, label = _training_label(statuses.get(g.user_id, []))
         rows.append(
             {
-                "person": _person(g.user),
+                "person": person_text(g.user),
                 "level": g.level.name,
                 "scope": g.journey.name if g.journey_id else f"{system.name} (every journey)",
-                "granted_by": _person(g.granted_by) or "initial set-up",
-                "valid_from": _when(g.valid_from),
-                "valid_until": _when(g.valid_until),
-                "revoked_at": _when(g.revoked_at),
-                "revoked_by": _person(g.revoked_by),
+                "granted_by": person_text(g.granted_by) or "initial set-up",
+                "valid_from": when_text(g.valid_from),
+                "valid_until": when_text(g.valid_until),
+                "revoked_at": when_text(g.revoked_at),
+                "revoked_by": person_text(g.revoked_by),
                 "training_current": current,
                 "training": label,
             }
@@ -356,13 +185,13 @@ def _people_section(system: AISystem, period: Period) -> dict:
         "grants": rows,
         "grants_total": grants.total,
         "grants_more": grants.more,
-        "training_as_of": _when(last_moment),
+        "training_as_of": when_text(last_moment),
         "without_authority_total": exceptions.total,
         "without_authority_more": exceptions.more,
         "without_authority": [
             {
-                "decided_at": _when(d.decided_at),
-                "reviewer": _person(d.reviewer),
+                "decided_at": when_text(d.decided_at),
+                "reviewer": person_text(d.reviewer),
                 "case": str(d.case_id)[:8],
                 "journey": d.case.journey.name,
                 "outcome": d.get_outcome_display(),
@@ -455,8 +284,8 @@ def _overrides_section(system: AISystem, period: Period, total: int) -> dict:
         "shown": len(sample),
         "sample": [
             {
-                "decided_at": _when(d.decided_at),
-                "reviewer": _person(d.reviewer),
+                "decided_at": when_text(d.decided_at),
+                "reviewer": person_text(d.reviewer),
                 "level": d.authority_level.name,
                 "journey": d.case.journey.name,
                 "case": str(d.case_id)[:8],
@@ -469,40 +298,14 @@ def _overrides_section(system: AISystem, period: Period, total: int) -> dict:
     }
 
 
-def _trend_section(system: AISystem, period: Period) -> dict:
-    size = trends.bucket_size(period)
-    days = trends.buckets(period, size)
-    counts = trends.trend(ai_system=system, period=period, size=size)
-    series = []
-    for day in days:
-        row = counts.get(day, {})
-        calls, routed = row.get("gate_calls", 0), row.get("routed", 0)
-        live, overrides = row.get("live_decisions", 0), row.get("overrides", 0)
-        judged, blocked = row.get("cases_judged", 0), row.get("blocked", 0)
-        series.append(
-            {
-                "bucket": day.isoformat(),
-                "gate_calls": calls,
-                "routed": routed,
-                "blocked": blocked,
-                "routed_share": routed / calls if calls else None,
-                "live_decisions": live,
-                "cases_judged": judged,
-                "overrides": overrides,
-                "override_rate": overrides / judged if judged else None,
-            }
-        )
-    return {"bucket": size, "series": series}
-
-
 def _integrity_section() -> dict:
     facts = queries.ledger_facts()
     verification = facts["verification"]
     return {
         "audit_events": facts["events"],
-        "oldest_event": _when(facts["oldest_event"]),
-        "newest_event": _when(facts["newest_event"]),
-        "oldest_gate_evaluation": _when(facts["oldest_gate_evaluation"]),
+        "oldest_event": when_text(facts["oldest_event"]),
+        "newest_event": when_text(facts["newest_event"]),
+        "oldest_gate_evaluation": when_text(facts["oldest_gate_evaluation"]),
         "retention": [
             {"setting": name, "what": what, "days": retention_days(name)}
             for name, what in RETENTION_SETTINGS.items()
@@ -510,7 +313,7 @@ def _integrity_section() -> dict:
         "latest_verification": None
         if verification is None
         else {
-            "verified_at": _when(verification.verified_at),
+            "verified_at": when_text(verification.verified_at),
             "ok": verification.ok,
             "from_sequence": verification.from_sequence,
             "head_sequence": verification.head_sequence,
@@ -552,7 +355,7 @@ def build(params: dict, *, progress: Callable[[int, str], None] | None = None) -
         "system": _system_section(system, period, first, last),
     }
     step(15, "Oversight design and its changes")
-    data["design"] = _design_section(system, period)
+    data["design"] = design_section(system, period)
     step(25, "People and authority")
     data["people"] = _people_section(system, period)
     step(35, "Oversight activity")
@@ -564,7 +367,7 @@ def build(params: dict, *, progress: Callable[[int, str], None] | None = None) -
     data["outcomes"] = _outcomes_section(system, period, data["activity"]["totals"])
     data["overrides"] = _overrides_section(system, period, data["activity"]["totals"]["overrides"])
     step(50, "Trends and log integrity")
-    data["trends"] = _trend_section(system, period)
+    data["trends"] = trends.trend_section(system, period)
     data["integrity"] = _integrity_section()
     data["bias"] = bias_section(ai_system=system, period=period)  # Art. 14(4)(b)
     data["incidents"] = incidents_section(ai_system=system, period=period)  # Art. 26(5), 73

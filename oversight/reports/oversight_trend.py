@@ -127,3 +127,31 @@ def trend(*, ai_system: AISystem, period: Period, size: str) -> dict[datetime.da
         DECISION_COUNTS,
     )
     return result
+
+
+def trend_section(system: AISystem, period: Period) -> dict:
+    """Section 8: per bucket (day, week or month) the gate calls, routed share, decisions and
+    override rate."""
+    size = bucket_size(period)
+    days = buckets(period, size)
+    counts = trend(ai_system=system, period=period, size=size)
+    series = []
+    for day in days:
+        row = counts.get(day, {})
+        calls, routed = row.get("gate_calls", 0), row.get("routed", 0)
+        live, overrides = row.get("live_decisions", 0), row.get("overrides", 0)
+        judged, blocked = row.get("cases_judged", 0), row.get("blocked", 0)
+        series.append(
+            {
+                "bucket": day.isoformat(),
+                "gate_calls": calls,
+                "routed": routed,
+                "blocked": blocked,
+                "routed_share": routed / calls if calls else None,
+                "live_decisions": live,
+                "cases_judged": judged,
+                "overrides": overrides,
+                "override_rate": overrides / judged if judged else None,
+            }
+        )
+    return {"bucket": size, "series": series}
