@@ -26,21 +26,12 @@ stored in UTC: `TIME_ZONE` only changes how moments are displayed, never a verdi
 
 import datetime
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q
 from django.utils import timezone
 
-from literacy.models import (
-    BriefingAcknowledgement,
-    BriefingRequirement,
-    SystemBriefing,
-    TrainingCompletion,
-    TrainingModuleVersion,
-    TrainingRequirement,
-)
 from oversight.models import AuthorityGrant, Journey
+from oversight.services.authority import record_loading as loading
 from oversight.services.authority.verdicts import (
     BELOW_REQUIRED_LEVEL,
     BRIEFING_MISSING,
@@ -63,31 +54,6 @@ from oversight.services.authority.wording import moment_label, person_name
 LIVE_WINDOW = datetime.timedelta(minutes=1)
 
 
-@dataclass
-class _Versions:
-    """The history rows of one record, oldest first, for as-of look-ups."""
-
-    rows: list = field(default_factory=list)
-
-    def at(self, moment: datetime.datetime):
-        """The row as it stood at `moment`, or None (not yet recorded, or deleted by then)."""
-        found = None
-        for row in self.rows:
-            if row.history_date > moment:
-                break
-            found = row
-        if found is None or found.history_type == "-":
-            return None
-        return found
-
-
-def _versions_by_id(history_rows: Iterable) -> dict:
-    by_id: dict = {}
-    for row in history_rows:
-        by_id.setdefault(row.id, _Versions()).rows.append(row)
-    return by_id
-
-
 def _system_of(version) -> object:
     if version.ai_system_id:
         return version.ai_system_id
@@ -100,14 +66,14 @@ class AuthorityRecord:
     whatever the number of people, grants or moments asked about."""
 
     def __init__(self) -> None:
-        self.grants: dict = {}  # grant id -> _Versions
+        self.grants: dict = {}  # grant id -> Versions
         self.grants_of: dict = {}  # user id -> [grant id]
         self.active: dict = {}  # user id -> is_active
-        self.module_requirements: dict = {}  # requirement id -> _Versions
+        self.module_requirements: dict = {}  # requirement id -> Versions
         self.module_titles: dict = {}
         self.requalifying: dict = {}  # module id -> [(published_on, version)]
         self.completions: dict = {}  # user id -> [(module id, version, completed_on, expires_on)]
-        self.briefing_requirements: dict = {}  # requirement id -> _Versions
+        self.briefing_requirements: dict = {}  # requirement id -> Versions
         self.briefings: dict = {}  # ai system id -> [briefing], by version
         self.acknowledged: dict = {}  # (user id, briefing id) -> acknowledged_at
 
@@ -119,84 +85,13 @@ class AuthorityRecord:
         grant_ids = set(grant_ids)
         if not user_ids and not grant_ids:
             return record
-        history = (
-            AuthorityGrant.history.filter(Q(user_id__in=user_ids) | Q(id__in=grant_ids))
-            .select_related("level", "journey", "ai_system", "revoked_by")
-            .order_by("history_date", "history_id")
-        )
-        record.grants = _versions_by_id(history)
-        for grant_id, versions in record.grants.items():
-            holders = {row.user_id for row in versions.rows}
-            for user_id in holders:
-                record.grants_of.setdefault(user_id, []).append(grant_id)
-        user_ids |= set(record.grants_of)
+        user_ids |= loading.load_grants(record, user_ids=user_ids, grant_ids=grant_ids)
         record.active = dict(
             get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "is_active")
         )
-        record._load_training(user_ids)
-        record._load_briefings(user_ids)
+        loading.load_training(record, user_ids)
+        loading.load_briefings(record, user_ids)
         return record
-
-    def _load_training(self, user_ids: set) -> None:
-        self.module_requirements = _versions_by_id(
-            TrainingRequirement.history.filter(authority_level__isnull=False)
-            .select_related("module")
-            .order_by("history_date", "history_id")
-        )
-        module_ids = {
-            row.module_id for versions in self.module_requirements.values() for row in versions.rows
-        }
-        if not module_ids:
-            return
-        self.module_titles = {
-            row.module_id: row.module.title
-            for versions in self.module_requirements.values()
-            for row in versions.rows
-        }
-        for module_id, published_on, version in TrainingModuleVersion.objects.filter(
-            module_id__in=module_ids, requires_requalification=True
-        ).values_list("module_id", "published_on", "version"):
-            self.requalifying.setdefault(module_id, []).append((published_on, version))
-        for row in (
-            TrainingCompletion.objects.filter(
-                user_id__in=user_ids, passed=True, module_version__module_id__in=module_ids
-            )
-            .order_by("completed_on", "recorded_at")
-            .values_list(
-                "user_id",
-                "module_version__module_id",
-                "module_version__version",
-                "completed_on",
-                "expires_on",
-            )
-        ):
-            self.completions.setdefault(row[0], []).append(row[1:])
-
-    def _load_briefings(self, user_ids: set) -> None:
-        self.briefing_requirements = _versions_by_id(
-            BriefingRequirement.history.order_by("history_date", "history_id")
-        )
-        system_ids = {
-            row.ai_system_id
-            for versions in self.briefing_requirements.values()
-            for row in versions.rows
-        }
-        if not system_ids:
-            return
-        for briefing in (
-            SystemBriefing.objects.filter(ai_system_id__in=system_ids)
-            .select_related("ai_system")
-            .order_by("version")
-        ):
-            self.briefings.setdefault(briefing.ai_system_id, []).append(briefing)
-        briefing_ids = [b.pk for briefings in self.briefings.values() for b in briefings]
-        if briefing_ids and user_ids:
-            self.acknowledged = {
-                (user_id, briefing_id): at
-                for user_id, briefing_id, at in BriefingAcknowledgement.objects.filter(
-                    user_id__in=user_ids, briefing_id__in=briefing_ids
-                ).values_list("user_id", "briefing_id", "acknowledged_at")
-            }
 
     # --- the rule ------------------------------------------------------------------------------
 
@@ -383,8 +278,9 @@ class AuthorityRecord:
         `grant_id` (`judge` with that grant) can change within one UTC day; between two of them
         every decision of the same journey on the same day gets the same shortfall codes.
 
-        Read against every branch of the rule: the grant's history rows (`_Versions.at`) and
-        each version's valid_from, valid_until and revoked_at (`judge_grant`); the history of
+        Read against every branch of the rule: the grant's history rows
+        (`record_loading.Versions.at`) and each version's valid_from, valid_until and
+        revoked_at (`judge_grant`); the history of
         every training and briefing requirement (`required_modules`, `briefing_shortfall`);
         the publication instants of every briefing (`briefing_in_force`); the person's
         acknowledgements (`briefing_shortfall`); now minus and plus `LIVE_WINDOW` (the
