@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import router, transaction
 from django.utils import timezone
 
 from audit.history import insert_with_history
+from audit.row_insert import inserts_together
 from audit.services.ledger import Actor, record_event
 from oversight.exceptions import DomainError, InvalidInput
 from oversight.models import (
@@ -348,23 +349,25 @@ def open_case(
         opened_at=opened_at or timezone.now(),
     )
     case._change_reason = f"Opened through the API by AI system {ai_system.slug}"
-    insert_with_history(case)  # case.save(), its two INSERTs written once
-    del case._change_reason  # the reason of this save only: later saves give their own
-    if judgement_points:
-        add_judgement_points(case, judgement_points)
-    record_event(
-        actor=Actor.for_ai_system(ai_system),
-        action="case.opened",
-        obj=case,
-        payload={
-            "journey": journey.slug,
-            "route_reason": route_reason,
-            "evaluation": str(evaluation.id) if evaluation else None,
-            "required_level": required_level.name,
-            "reasons": confidence_reasons or [],
-            "sla_deadline": sla_deadline,
-        },
-    )
+    # The case, its history row, its points and its event: one statement on PostgreSQL.
+    with inserts_together(router.db_for_write(Case, instance=case)):
+        insert_with_history(case)  # case.save(), its two INSERTs written once
+        del case._change_reason  # the reason of this save only: later saves give their own
+        if judgement_points:
+            add_judgement_points(case, judgement_points)
+        record_event(
+            actor=Actor.for_ai_system(ai_system),
+            action="case.opened",
+            obj=case,
+            payload={
+                "journey": journey.slug,
+                "route_reason": route_reason,
+                "evaluation": str(evaluation.id) if evaluation else None,
+                "required_level": required_level.name,
+                "reasons": confidence_reasons or [],
+                "sla_deadline": sla_deadline,
+            },
+        )
     return case
 
 
