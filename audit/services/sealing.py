@@ -6,7 +6,9 @@ waits for the one before it (issue #17). So it records its event without chain f
 head lock, every pending row that is committed by then gets the next sequence, the previous
 hash and its own hash, in `id` order, in one UPDATE, and the head moves to the last of them.
 Whoever takes the lock seals everyone's pending rows, so under load one transaction (one WAL
-flush) chains a whole batch.
+flush) chains a whole batch. After a case opening on PostgreSQL that is one transaction of three
+statements between BEGIN and COMMIT (`_seal_own_batch`): the sealing lock, one read of the head
+(locked) and the pending rows, one UPDATE of the batch and the head.
 
 Why the chain stays one gap-free, verifiable sequence: a sequence and a prev_hash are given only
 under the head lock, to rows that are already committed (a rollback can no longer take them
@@ -185,7 +187,7 @@ def seal_recorded(event: AuditEvent) -> None:
         if seal is None:
             seal = _seal_batch().get(event.pk)
         if seal is None:  # sealed by the batch that held the lock just before ours
-            seal = _look_up_seal(event.pk)
+            seal = _stored_seal(event.pk)
     event.sequence, event.prev_hash, event.hash = seal
 
 
@@ -226,7 +228,11 @@ def _sealed_after_commit(event_id: int) -> tuple[int, str, str]:
             return seal
         break  # no head yet (genesis): the ORM's own path creates it
     seal = _seal_batch().get(event_id)
-    return seal if seal is not None else _look_up_seal(event_id)
+    return seal if seal is not None else _stored_seal(event_id)
+
+
+def _stored_seal(event_id: int) -> tuple[int | None, str, str | None]:
+    return AuditEvent.objects.values_list("sequence", "prev_hash", "hash").get(pk=event_id)
 
 
 def _seal_own_batch(event_id: int) -> tuple[int, str, str] | None:

@@ -323,6 +323,8 @@ def open_case(
     The `case.opened` event is recorded without taking the ledger-head lock and chained right
     after the transaction commits, before the caller answers (`record_event`): case openings
     no longer queue behind one another's COMMIT on the head row (docs/performance.md, G5).
+    On PostgreSQL the case, its history row, its points and the event are written by one
+    statement (`inserts_together`, audit/row_insert.py).
     """
     confidence = request.signals.get("confidence")
     case = Case(
