@@ -251,7 +251,7 @@ def _seal_own_batch(event_id: int) -> tuple[int, str, str] | None:
     read_sql, update_sql, converters = _own_batch_sql()
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEALING_LOCK])
+            cursor.execute(_LOCK_FOR_OWN_BATCH, [SEALING_LOCK])
             cursor.execute(read_sql, [event_id])
             rows = cursor.fetchall()
         if not rows:
@@ -287,6 +287,15 @@ def _seal_own_batch(event_id: int) -> tuple[int, str, str] | None:
     return own if own is not None else sealed.get(event_id)
 
 
+# The sealing lock, and (for this transaction only) no bitmap scans: the pending rows are read
+# by a plain scan of the partial index `audit_event_pending`, which marks the entries of rows
+# sealed since the last VACUUM as dead as it passes them, so the next read skips them. A bitmap
+# scan marks nothing and visits the heap page of every sealed row still in the index: with
+# autovacuum lagging (or off), every seal read thousands of pages (issue #17).
+_LOCK_FOR_OWN_BATCH = (
+    "SELECT pg_advisory_xact_lock(%s), set_config('enable_bitmapscan', 'off', true)"
+)
+
 _OWN_BATCH: dict[str, tuple] = {}
 
 
@@ -301,11 +310,14 @@ def _own_batch_sql():
             f"e.{quote(AuditEvent._meta.get_field(name).column)}" for name in _HASHED
         )
         seq, prev, hash_ = quote("sequence"), quote("prev_hash"), quote("hash")
+        columns = f"e.{quote('id')}, e.{seq}, e.{prev}, e.{hash_}, {hashed}"
         read_sql = (
             f"WITH h AS (SELECT {seq}, {hash_} FROM {head} WHERE {quote('singleton')} = 1"
-            f" FOR UPDATE) SELECT h.{seq}, h.{hash_}, e.{quote('id')}, e.{seq}, e.{prev},"
-            f" e.{hash_}, {hashed} FROM h LEFT JOIN {events} e"
-            f" ON (e.{seq} IS NULL OR e.{quote('id')} = %s) ORDER BY e.{quote('id')}"
+            f" FOR UPDATE) SELECT h.{seq}, h.{hash_}, e.* FROM h LEFT JOIN"
+            f" (SELECT {columns} FROM {events} e WHERE e.{seq} IS NULL"
+            f" UNION ALL SELECT {columns} FROM {events} e"
+            f" WHERE e.{quote('id')} = %s AND e.{seq} IS NOT NULL) e ON TRUE"
+            f" ORDER BY e.{quote('id')}"
         )
         statements: dict[int, str] = {}
 

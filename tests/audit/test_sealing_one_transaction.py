@@ -146,3 +146,22 @@ def test_a_batch_that_read_rows_an_append_sealed_meanwhile_rolls_back_and_reads_
     assert (event.sequence, event.prev_hash, event.hash) == stored_seal(event)
     assert event.sequence == 2
     assert len(tries) == 2  # the stale batch rolled back whole, the second read found the seal
+
+
+def test_the_seals_read_scans_the_pending_index_in_order_not_by_bitmap(postgres_only):
+    """A plain scan of `audit_event_pending` marks the entries of rows sealed since the last
+    VACUUM as dead as it passes them; a bitmap scan would visit each of their heap pages on
+    every seal, however many (with autovacuum behind, thousands per seal)."""
+    read_sql, _, _ = sealing._own_batch_sql()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sealing._LOCK_FOR_OWN_BATCH, [sealing.SEALING_LOCK])
+        cursor.execute("SHOW enable_bitmapscan")
+        assert cursor.fetchone()[0] == "off"
+        cursor.execute("EXPLAIN " + read_sql, [1])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        transaction.set_rollback(True)
+    assert "Bitmap" not in plan
+    assert "Index Scan using audit_event_pending" in plan
+    with connection.cursor() as cursor:  # for the seal's transaction only
+        cursor.execute("SHOW enable_bitmapscan")
+        assert cursor.fetchone()[0] == "on"
