@@ -256,15 +256,15 @@ def test_a_case_opening_takes_no_ledger_lock_and_is_chained_before_the_answer(
     transaction never touches the head row, so case openings do not queue behind each other's
     COMMIT. Right after the commit, still in the request, the event is sealed into the chain.
 
-    13 statements on PostgreSQL (the test's savepoints and the first call's rules included):
-    the case, its history row, its points and its event go in one statement (a data-modifying
-    WITH), and the seal is one transaction of the exclusive advisory lock, one read that locks
-    the head and finds the pending rows, and one UPDATE of the batch and the head. 18 on SQLite,
-    where each INSERT is its own statement. Pinned exactly: the case's INSERTs, its points and
-    the seal are written by statements compiled once (audit/row_insert.py,
-    oversight/services/case_points.py), which must not add any."""
+    12 statements on PostgreSQL (the test's savepoints and the first call's rules included):
+    the evaluation, the case, its history row, its points and its event go in one statement (a
+    data-modifying WITH), and the seal is one transaction of the exclusive advisory lock, one
+    read that locks the head and finds the pending rows, and one UPDATE of the batch and the
+    head. 18 on SQLite, where each INSERT is its own statement. Pinned exactly: the case's
+    INSERTs, its points and the seal are written by statements compiled once
+    (audit/row_insert.py, oversight/services/case_points.py), which must not add any."""
     postgres = connection.vendor == "postgresql"
-    expected = 13 if postgres else 18
+    expected = 12 if postgres else 18
     with (
         django_assert_num_queries(expected) as captured,
         django_capture_on_commit_callbacks(execute=True) as callbacks,
@@ -277,7 +277,8 @@ def test_a_case_opening_takes_no_ledger_lock_and_is_chained_before_the_answer(
     [recorded_at] = [i for i, s in enumerate(sql) if event_insert in s]
     if postgres:
         together = sql[recorded_at]
-        assert together.startswith('WITH p0 AS (INSERT INTO "oversight_case" ')
+        assert together.startswith('WITH p0 AS (INSERT INTO "oversight_gateevaluation" ')
+        assert 'INSERT INTO "oversight_case" ' in together
         assert 'INSERT INTO "oversight_historicalcase"' in together
         assert 'INSERT INTO "oversight_case_judgement_points"' in together
     # In the case's transaction: no ledger-head row at all, locked or not.
