@@ -5,6 +5,7 @@ import datetime
 import inspect
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import router
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -51,14 +52,18 @@ def insert_with_history(instance) -> None:
     from django.conf import settings
     from simple_history.signals import post_create_historical_record, pre_create_historical_record
 
-    from audit.row_insert import insert_row
+    from audit.row_insert import insert_row, when_inserted
 
     records = _RECORDS[type(instance)]
+    using_row = router.db_for_write(type(instance), instance=instance)
     instance.skip_history_when_saving = True  # the row is written below, not by post_save
     try:
         insert_row(instance)
-    finally:
+    except BaseException:
         del instance.skip_history_when_saving
+        raise
+    # After post_save, which may be sent only when an `inserts_together` block ends.
+    when_inserted(using_row, lambda: delattr(instance, "skip_history_when_saving"))
     if not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
         return
     using = instance._state.db if records.use_base_model_db else None
@@ -93,8 +98,12 @@ def insert_with_history(instance) -> None:
         insert_row(history_instance)
     else:
         history_instance.save(using=using)
-    records.create_historical_record_m2ms(history_instance, instance)
-    post_create_historical_record.send(**signal_arguments)
+
+    def created() -> None:
+        records.create_historical_record_m2ms(history_instance, instance)
+        post_create_historical_record.send(**signal_arguments)
+
+    when_inserted(router.db_for_write(model, instance=history_instance), created)
 
 
 def as_of(model_or_instance, moment: datetime.datetime):

@@ -6,7 +6,9 @@ waits for the one before it (issue #17). So it records its event without chain f
 head lock, every pending row that is committed by then gets the next sequence, the previous
 hash and its own hash, in `id` order, in one UPDATE, and the head moves to the last of them.
 Whoever takes the lock seals everyone's pending rows, so under load one transaction (one WAL
-flush) chains a whole batch.
+flush) chains a whole batch. After a case opening on PostgreSQL that is one transaction of three
+statements between BEGIN and COMMIT (`_seal_own_batch`): the sealing lock, one read of the head
+(locked) and the pending rows, one UPDATE of the batch and the head.
 
 Why the chain stays one gap-free, verifiable sequence: a sequence and a prev_hash are given only
 under the head lock, to rows that are already committed (a rollback can no longer take them
@@ -173,44 +175,172 @@ def seal_pending() -> int:
 def seal_recorded(event: AuditEvent) -> None:
     """After the commit that recorded `event`: make sure it is chained, and fill in its fields.
 
-    A cheap look first (by primary key), after any batch being sealed right now has committed:
-    that batch may have sealed it already.
+    On PostgreSQL, one transaction (`_seal_own_batch`): wait for any batch being sealed, then
+    look at the event and every pending row with a new statement; seal them only if the event
+    is still pending. Elsewhere (SQLite serialises writers): a cheap look by primary key first,
+    then a batch if it is still pending.
     """
-    seal = _after_running_batch(event.pk)
-    if seal is None:
-        seal = _seal_batch().get(event.pk)
-    if seal is None:  # sealed by the batch that held the lock just before ours
-        seal = AuditEvent.objects.values_list("sequence", "prev_hash", "hash").get(pk=event.pk)
+    if connection.vendor == "postgresql":
+        seal = _sealed_after_commit(event.pk)
+    else:
+        seal = _look_up_seal(event.pk)
+        if seal is None:
+            seal = _seal_batch().get(event.pk)
+        if seal is None:  # sealed by the batch that held the lock just before ours
+            seal = _stored_seal(event.pk)
     event.sequence, event.prev_hash, event.hash = seal
 
 
-def _after_running_batch(event_id: int) -> tuple[int, str, str] | None:
-    """The event's seal if it has one, looked up once a batch being sealed now has committed.
-
-    On PostgreSQL the wait is a shared advisory lock against the batch's exclusive one: every
-    caller a batch sealed is released at once when it commits, instead of each taking the head
-    lock in turn only to find nothing left to seal. Elsewhere (SQLite serialises writers) it
-    is a plain look.
-    """
+def _look_up_seal(event_id: int) -> tuple[int, str, str] | None:
     quote = connection.ops.quote_name
     sealed = (
         f"SELECT {quote('sequence')}, {quote('prev_hash')}, {quote('hash')}"
         f" FROM {quote(AuditEvent._meta.db_table)}"
         f" WHERE {quote('id')} = %s AND {quote('sequence')} IS NOT NULL"
     )
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(sealed, [event_id])
-            return _seal_of(cursor.fetchone())
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [SEALING_LOCK])
-            # A new statement, so a new snapshot: it sees what the batch committed.
-            cursor.execute(sealed, [event_id])
-            seal = _seal_of(cursor.fetchone())
-        transaction.set_rollback(True)
-    return seal
+    with connection.cursor() as cursor:
+        cursor.execute(sealed, [event_id])
+        return _seal_of(cursor.fetchone())
 
 
 def _seal_of(row) -> tuple[int, str, str] | None:
     return (int(row[0]), row[1], row[2]) if row is not None else None
+
+
+class StaleBatch(RuntimeError):
+    """The batch read pending rows that an append under the head lock sealed meanwhile."""
+
+
+# A batch that lost a race with an append (StaleBatch) rolls back and reads again; this many
+# tries, then the error is logged by the on-commit hook and the schedule seals the row.
+_TRIES = 3
+
+
+def _sealed_after_commit(event_id: int) -> tuple[int, str, str]:
+    for attempt in range(_TRIES):
+        try:
+            seal = _seal_own_batch(event_id)
+        except StaleBatch:
+            if attempt == _TRIES - 1:
+                raise
+            continue
+        if seal is not None:
+            return seal
+        break  # no head yet (genesis): the ORM's own path creates it
+    seal = _seal_batch().get(event_id)
+    return seal if seal is not None else _stored_seal(event_id)
+
+
+def _stored_seal(event_id: int) -> tuple[int | None, str, str | None]:
+    return AuditEvent.objects.values_list("sequence", "prev_hash", "hash").get(pk=event_id)
+
+
+def _seal_own_batch(event_id: int) -> tuple[int, str, str] | None:
+    """PostgreSQL: the event's seal, sealing it and every pending row with it if need be.
+
+    Four statements when a batch before ours sealed the event (BEGIN, the exclusive advisory
+    lock, the read, ROLLBACK), five when ours seals it (the read, then one UPDATE of the batch
+    and the head, COMMIT). The advisory lock is its own statement, so the read after it has a
+    new snapshot that sees what the batch before committed. The read locks the head (FOR
+    UPDATE, held to COMMIT): sequences are given only under the head lock, to committed rows.
+    If that lock had to wait for an append (which takes the head lock without the advisory
+    lock), the read's snapshot may still show rows the append sealed as pending: the UPDATE
+    then changes fewer rows than it should, and the whole batch rolls back (StaleBatch) and is
+    read again. Returns None if there is no head row yet.
+    """
+    read_sql, update_sql, converters = _own_batch_sql()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(_LOCK_FOR_OWN_BATCH, [SEALING_LOCK])
+            cursor.execute(read_sql, [event_id])
+            rows = cursor.fetchall()
+        if not rows:
+            transaction.set_rollback(True)
+            return None
+        sequence, prev_hash = rows[0][0], rows[0][1]
+        own, sealed = None, {}
+        for row in rows:
+            if row[2] is None:  # the head alone: nothing pending, and not the event
+                continue
+            if row[3] is not None:  # the event itself, already sealed
+                own = (int(row[3]), row[4], row[5])
+                continue
+            values = list(row[6:])
+            for index, (functions, expression) in converters.items():
+                for function in functions:
+                    values[index] = function(values[index], expression, connection)
+            sequence += 1
+            this_hash = event_hash(
+                sequence=sequence, prev_hash=prev_hash, **dict(zip(_HASHED, values, strict=True))
+            )
+            sealed[row[2]] = (sequence, prev_hash, this_hash)
+            prev_hash = this_hash
+        if not sealed:
+            transaction.set_rollback(True)
+            return own
+        params = [value for event_id_, seal in sealed.items() for value in (event_id_, *seal)]
+        with connection.cursor() as cursor:
+            cursor.execute(update_sql(len(sealed)), [*params, sequence, prev_hash])
+            changed = cursor.fetchone()[0]
+        if changed != len(sealed):
+            raise StaleBatch(f"sealing {len(sealed)} pending ledger events changed {changed} rows")
+    return own if own is not None else sealed.get(event_id)
+
+
+# The sealing lock, and (for this transaction only) no bitmap scans: the pending rows are read
+# by a plain scan of the partial index `audit_event_pending`, which marks the entries of rows
+# sealed since the last VACUUM as dead as it passes them, so the next read skips them. A bitmap
+# scan marks nothing and visits the heap page of every sealed row still in the index: with
+# autovacuum lagging (or off), every seal read thousands of pages (issue #17).
+_LOCK_FOR_OWN_BATCH = (
+    "SELECT pg_advisory_xact_lock(%s), set_config('enable_bitmapscan', 'off', true)"
+)
+
+_OWN_BATCH: dict[str, tuple] = {}
+
+
+def _own_batch_sql():
+    """The read and the update of `_seal_own_batch`, written once, and the ORM's converters of
+    the hashed columns (indexed from the first of them)."""
+    if "sql" not in _OWN_BATCH:
+        quote = connection.ops.quote_name
+        events = quote(AuditEvent._meta.db_table)
+        head = quote(LedgerHead._meta.db_table)
+        hashed = ", ".join(
+            f"e.{quote(AuditEvent._meta.get_field(name).column)}" for name in _HASHED
+        )
+        seq, prev, hash_ = quote("sequence"), quote("prev_hash"), quote("hash")
+        columns = f"e.{quote('id')}, e.{seq}, e.{prev}, e.{hash_}, {hashed}"
+        read_sql = (
+            f"WITH h AS (SELECT {seq}, {hash_} FROM {head} WHERE {quote('singleton')} = 1"
+            f" FOR UPDATE) SELECT h.{seq}, h.{hash_}, e.* FROM h LEFT JOIN"
+            f" (SELECT {columns} FROM {events} e WHERE e.{seq} IS NULL"
+            f" UNION ALL SELECT {columns} FROM {events} e"
+            f" WHERE e.{quote('id')} = %s AND e.{seq} IS NOT NULL) e ON TRUE"
+            f" ORDER BY e.{quote('id')}"
+        )
+        statements: dict[int, str] = {}
+
+        def update_sql(count: int) -> str:
+            """One statement: the batch's rows (only while pending) and the head after them;
+            it returns how many rows it sealed."""
+            if count in statements:
+                return statements[count]
+            values = ", ".join(["(%s, %s, %s, %s)"] * count)
+            sql = (
+                f"WITH sealed AS (UPDATE {events} SET {seq} = v.column2, {prev} = v.column3,"
+                f" {hash_} = v.column4 FROM (VALUES {values}) AS v"
+                f" WHERE {events}.{quote('id')} = v.column1 AND {events}.{seq} IS NULL"
+                f" RETURNING 1) UPDATE {head} SET {seq} = %s, {hash_} = %s"
+                f" WHERE {quote('singleton')} = 1 RETURNING (SELECT count(*) FROM sealed)"
+            )
+            if count <= 32:  # the usual batch sizes; a backlog's batch is written each time
+                statements[count] = sql
+            return sql
+
+        queryset = AuditEvent.objects.values_list(*_HASHED)
+        compiler = queryset.query.get_compiler(connection=connection)
+        compiler.as_sql()
+        converters = compiler.get_converters([column for column, _, _ in compiler.select])
+        _OWN_BATCH["sql"] = (read_sql, update_sql, converters)
+    return _OWN_BATCH["sql"]

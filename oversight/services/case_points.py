@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import uuid
 
-from django.db import connections, router, transaction
+from django.db import connections, router
 from django.db.models.constants import OnConflict
 from django.db.models.signals import m2m_changed
 
+from audit.row_insert import insert_statement, when_inserted
 from oversight.models import Case, JudgementPoint
 
 _statements: dict[tuple[str, str, int], str] = {}
@@ -52,18 +53,18 @@ def add_judgement_points(case: Case, points: list[JudgementPoint]) -> None:
     through = Case.judgement_points.through
     if not points:
         return
-    if m2m_changed.has_listeners(through):
-        case.judgement_points.add(*points)
-        return
     using = router.db_for_write(through, instance=case)
+    if m2m_changed.has_listeners(through):
+        # Once the case's row is written (inside `inserts_together` it is not yet).
+        when_inserted(using, lambda: case.judgement_points.add(*points))
+        return
     connection = connections[using]
     _, case_fk, point_fk = _through_fields()
     case_value = case_fk.get_db_prep_save(case.pk, connection)
     params = []
     for point_id in dict.fromkeys(point.pk for point in points):  # add() drops repeats too
         params += [case_value, point_fk.get_db_prep_save(point_id, connection)]
-    with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
-        cursor.execute(_statement(connection, len(params) // 2), params)
+    insert_statement(using, _statement(connection, len(params) // 2), params)
 
 
 _READS: dict[tuple[str, int], tuple[str, list, list]] = {}

@@ -6,15 +6,18 @@ does: the instance is made by the model (defaults: id, created_at), each column'
 field's `pre_save` then `get_db_prep_save` (exactly what the ORM binds), the statement names
 every concrete column, and `pre_save`/`post_save` are sent as `save()` sends them. The instance
 comes back saved (`_state.adding` False), so the model's insert-only `save()` and `delete()`
-still refuse it. tests/oversight/test_evaluation_insert.py writes the same evaluation both ways
-and compares the rows column by column (SQLite and PostgreSQL).
+still refuse it. Inside `audit.row_insert.inserts_together` (a case opening) the INSERT goes
+with the block's statement, and post_save once it is written.
+tests/oversight/test_evaluation_insert.py writes the same evaluation both ways and compares the
+rows column by column (SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
 
-from django.db import connections, router, transaction
+from django.db import connections, router
 from django.db.models.signals import post_save, pre_save
 
+from audit.row_insert import insert_statement, when_inserted
 from oversight.models import GateEvaluation
 
 _statements: dict[tuple[str, str], str] = {}
@@ -44,16 +47,19 @@ def insert_evaluation(**values) -> GateEvaluation:
         field.get_db_prep_save(field.pre_save(evaluation, True), connection)
         for field in GateEvaluation._meta.local_concrete_fields
     ]
-    with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
-        cursor.execute(_statement(connection), params)
-    evaluation._state.db = using
-    evaluation._state.adding = False
-    post_save.send(
-        sender=GateEvaluation,
-        instance=evaluation,
-        created=True,
-        update_fields=None,
-        raw=False,
-        using=using,
-    )
+    insert_statement(using, _statement(connection), params)  # or at the end of the block
+
+    def saved() -> None:
+        evaluation._state.db = using
+        evaluation._state.adding = False
+        post_save.send(
+            sender=GateEvaluation,
+            instance=evaluation,
+            created=True,
+            update_fields=None,
+            raw=False,
+            using=using,
+        )
+
+    when_inserted(using, saved)
     return evaluation

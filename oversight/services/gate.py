@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import router, transaction
 from django.utils import timezone
 
 from audit.history import insert_with_history
+from audit.row_insert import inserts_together
 from audit.services.ledger import Actor, record_event
 from oversight.exceptions import DomainError, InvalidInput
 from oversight.models import (
@@ -212,43 +213,73 @@ def evaluate_gate(
     sampled = not to_human and sampling_random.random() < float(_sampling_rate(journey, points))
 
     # An automated answer writes one row, atomic by itself; a case adds rows that must commit
-    # together with the evaluation.
-    with transaction.atomic() if (to_human or sampled) else nullcontext():
-        evaluation = insert_evaluation(  # the ORM's row, its INSERT written once
-            ai_system=ai_system,
-            journey=journey,
-            action_type=request.action.type,
-            irreversible=request.action.irreversible,
-            amount=request.action.amount,
-            currency=request.action.currency,
-            signals=request.signals,
-            server_signals=added,
-            matched=[
-                {
-                    "judgement_point": str(m.point.id),
-                    "slug": m.point.slug,
-                    "version": m.point.version,
-                    "combinator": m.point.combinator,
-                    "fired": [c.as_dict() for c in m.fired],
-                }
-                for m in matches
-            ],
-            route=Route.HUMAN if to_human else Route.AUTOMATE,
-            reasons=reasons,
-            subject_ref=request.subject_ref,
-            sampled=sampled,
-        )
-        case = None
-        if to_human or sampled:
-            case = _open_case(
+    # together with the evaluation: on PostgreSQL one statement, after the matched points are
+    # read as they stand now (model instances: the case takes their level, SLA and options).
+    opens_case = to_human or sampled
+    with transaction.atomic() if opens_case else nullcontext():
+        points_now = points_with_levels([m.point.id for m in matches]) if opens_case else []
+        with inserts_together(router.db_for_write(GateEvaluation)) if opens_case else nullcontext():
+            evaluation, case = _record_evaluation(
+                ai_system=ai_system,
                 journey=journey,
-                evaluation=evaluation,
                 request=request,
+                added=added,
                 matches=matches,
                 reasons=reasons,
-                route_reason=_route_reason(journey, matches, to_human),
+                to_human=to_human,
+                sampled=sampled,
+                points=points_now,
             )
     return GateResult(evaluation=evaluation, case=case)
+
+
+def _record_evaluation(
+    *,
+    ai_system: AISystem,
+    journey: Journey,
+    request: GateRequest,
+    added: dict,
+    matches: list[_Match],
+    reasons: list[str],
+    to_human: bool,
+    sampled: bool,
+    points: list[JudgementPoint],
+) -> tuple[GateEvaluation, Case | None]:
+    evaluation = insert_evaluation(  # the ORM's row, its INSERT written once
+        ai_system=ai_system,
+        journey=journey,
+        action_type=request.action.type,
+        irreversible=request.action.irreversible,
+        amount=request.action.amount,
+        currency=request.action.currency,
+        signals=request.signals,
+        server_signals=added,
+        matched=[
+            {
+                "judgement_point": str(m.point.id),
+                "slug": m.point.slug,
+                "version": m.point.version,
+                "combinator": m.point.combinator,
+                "fired": [c.as_dict() for c in m.fired],
+            }
+            for m in matches
+        ],
+        route=Route.HUMAN if to_human else Route.AUTOMATE,
+        reasons=reasons,
+        subject_ref=request.subject_ref,
+        sampled=sampled,
+    )
+    case = None
+    if to_human or sampled:
+        case = _open_case(
+            journey=journey,
+            evaluation=evaluation,
+            request=request,
+            points=points,
+            reasons=reasons,
+            route_reason=_route_reason(journey, matches, to_human),
+        )
+    return evaluation, case
 
 
 def _route_reason(journey: Journey, matches: list[_Match], to_human: bool) -> str:
@@ -266,13 +297,12 @@ def _open_case(
     journey: Journey,
     evaluation: GateEvaluation,
     request: GateRequest,
-    matches: list[_Match],
+    points: list[JudgementPoint],
     reasons: list[str],
     route_reason: str,
 ) -> Case:
-    # The matched points as they stand now, as model instances: the case takes their level,
-    # SLA, priority, options and four-eyes rule.
-    points = points_with_levels([m.point.id for m in matches])  # the ORM's query, compiled once
+    # `points`: the matched points as they stand now (points_with_levels): the case takes their
+    # level, SLA, priority, options and four-eyes rule.
     if points:
         required_level = max((p.required_level for p in points), key=lambda lvl: lvl.rank)
         sla_minutes = min(p.sla_minutes for p in points)
@@ -322,6 +352,8 @@ def open_case(
     The `case.opened` event is recorded without taking the ledger-head lock and chained right
     after the transaction commits, before the caller answers (`record_event`): case openings
     no longer queue behind one another's COMMIT on the head row (docs/performance.md, G5).
+    On PostgreSQL the case, its history row, its points and the event are written by one
+    statement (`inserts_together`, audit/row_insert.py).
     """
     confidence = request.signals.get("confidence")
     case = Case(
@@ -348,23 +380,25 @@ def open_case(
         opened_at=opened_at or timezone.now(),
     )
     case._change_reason = f"Opened through the API by AI system {ai_system.slug}"
-    insert_with_history(case)  # case.save(), its two INSERTs written once
-    del case._change_reason  # the reason of this save only: later saves give their own
-    if judgement_points:
-        add_judgement_points(case, judgement_points)
-    record_event(
-        actor=Actor.for_ai_system(ai_system),
-        action="case.opened",
-        obj=case,
-        payload={
-            "journey": journey.slug,
-            "route_reason": route_reason,
-            "evaluation": str(evaluation.id) if evaluation else None,
-            "required_level": required_level.name,
-            "reasons": confidence_reasons or [],
-            "sla_deadline": sla_deadline,
-        },
-    )
+    # The case, its history row, its points and its event: one statement on PostgreSQL.
+    with inserts_together(router.db_for_write(Case, instance=case)):
+        insert_with_history(case)  # case.save(), its two INSERTs written once
+        del case._change_reason  # the reason of this save only: later saves give their own
+        if judgement_points:
+            add_judgement_points(case, judgement_points)
+        record_event(
+            actor=Actor.for_ai_system(ai_system),
+            action="case.opened",
+            obj=case,
+            payload={
+                "journey": journey.slug,
+                "route_reason": route_reason,
+                "evaluation": str(evaluation.id) if evaluation else None,
+                "required_level": required_level.name,
+                "reasons": confidence_reasons or [],
+                "sla_deadline": sla_deadline,
+            },
+        )
     return case
 
 

@@ -1,9 +1,8 @@
 """A caller whose event a running batch is sealing waits for that batch, not for the head lock.
 
-On PostgreSQL a sealing batch holds an exclusive advisory lock; a caller that finds its event
-still pending first waits on the same lock, shared, then looks again. Every caller a batch
-sealed is released at once when it commits, instead of each taking the head lock in turn only to
-find nothing left to seal (issue #17).
+On PostgreSQL a sealing batch holds an exclusive advisory lock; the after-commit seal takes the
+same lock first, then reads its event with a new statement, and seals only if it is still
+pending: a caller the running batch sealed leaves with that read (issue #17).
 """
 
 import threading

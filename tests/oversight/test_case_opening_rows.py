@@ -275,3 +275,35 @@ def test_points_with_levels_reads_what_the_orms_query_reads(django_assert_num_qu
     assert [values(lvl) for lvl in levels_read] == [values(p.required_level) for p in by_orm]
     assert all(not p._state.adding and p._state.db == "default" for p in ours)
     assert points_with_levels([]) == []
+
+
+def test_a_case_opened_with_an_m2m_changed_receiver_gets_its_points_through_add():
+    """Inside open_case the case's row is written at the end of its block (one statement on
+    PostgreSQL): `add()` runs only once it exists, and sends its signals as ever."""
+    journey = JourneyFactory()
+    level = AuthorityLevelFactory()
+    points = [JudgementPointFactory(journey=journey, required_level=level) for _ in range(2)]
+    seen = []
+
+    def record(action, pk_set, instance, **kwargs):
+        # The receivers see the case stored, as after case.save() and add().
+        seen.append((action, pk_set, Case.objects.filter(pk=instance.pk).exists()))
+
+    through = Case.judgement_points.through
+    m2m_changed.connect(record, sender=through, weak=False)
+    try:
+        case = open_case(
+            journey=journey,
+            ai_system=journey.ai_system,
+            route_reason="trigger",
+            required_level=level,
+            sla_deadline=OPENED,
+            request=REQUEST,
+            judgement_points=points,
+        )
+    finally:
+        m2m_changed.disconnect(record, sender=through)
+    ids = {p.pk for p in points}
+    assert seen == [("pre_add", ids, True), ("post_add", ids, True)]
+    assert set(Case.objects.get(pk=case.pk).judgement_points.all()) == set(points)
+    assert AuditEvent.objects.filter(action="case.opened", object_id=str(case.pk)).exists()

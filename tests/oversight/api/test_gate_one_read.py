@@ -256,12 +256,15 @@ def test_a_case_opening_takes_no_ledger_lock_and_is_chained_before_the_answer(
     transaction never touches the head row, so case openings do not queue behind each other's
     COMMIT. Right after the commit, still in the request, the event is sealed into the chain.
 
-    23 statements on PostgreSQL (the test's savepoints included), where the seal first waits on
-    a shared advisory lock for a batch being sealed and the batch holds it exclusively; 18 on
-    SQLite. Pinned exactly: the case's INSERTs, its points and the seal are written by
-    statements compiled once (audit/row_insert.py, oversight/services/case_points.py), which
-    must not add any."""
-    expected = 23 if connection.vendor == "postgresql" else 18
+    12 statements on PostgreSQL (the test's savepoints and the first call's rules included):
+    the evaluation, the case, its history row, its points and its event go in one statement (a
+    data-modifying WITH), and the seal is one transaction of the exclusive advisory lock, one
+    read that locks the head and finds the pending rows, and one UPDATE of the batch and the
+    head. 18 on SQLite, where each INSERT is its own statement. Pinned exactly: the case's
+    INSERTs, its points and the seal are written by statements compiled once
+    (audit/row_insert.py, oversight/services/case_points.py), which must not add any."""
+    postgres = connection.vendor == "postgresql"
+    expected = 12 if postgres else 18
     with (
         django_assert_num_queries(expected) as captured,
         django_capture_on_commit_callbacks(execute=True) as callbacks,
@@ -270,14 +273,28 @@ def test_a_case_opening_takes_no_ledger_lock_and_is_chained_before_the_answer(
     assert response.status_code == 202
     assert len(callbacks) == 1
     sql = [query["sql"] for query in captured.captured_queries]
-    [recorded_at] = [i for i, s in enumerate(sql) if s.startswith('INSERT INTO "audit_auditevent"')]
+    event_insert = 'INSERT INTO "audit_auditevent"'
+    [recorded_at] = [i for i, s in enumerate(sql) if event_insert in s]
+    if postgres:
+        together = sql[recorded_at]
+        assert together.startswith('WITH p0 AS (INSERT INTO "oversight_gateevaluation" ')
+        assert 'INSERT INTO "oversight_case" ' in together
+        assert 'INSERT INTO "oversight_historicalcase"' in together
+        assert 'INSERT INTO "oversight_case_judgement_points"' in together
     # In the case's transaction: no ledger-head row at all, locked or not.
-    assert not any("audit_ledgerhead" in s for s in sql[:recorded_at])
-    assert any("oversight_case_judgement_points" in s for s in sql[:recorded_at])
+    assert not any("audit_ledgerhead" in s for s in sql[: recorded_at + 1])
+    assert any("oversight_case_judgement_points" in s for s in sql[: recorded_at + 1])
     # After it: the seal, under the head lock (FOR UPDATE on PostgreSQL).
-    [lock_at] = [i for i, s in enumerate(sql) if s.startswith("SELECT") and "audit_ledgerhead" in s]
+    reads_head = ("SELECT", "WITH h AS (SELECT")
+    [lock_at] = [i for i, s in enumerate(sql) if s.startswith(reads_head) and "ledgerhead" in s]
     assert lock_at > recorded_at
-    assert sql[lock_at + 2].startswith('UPDATE "audit_auditevent" SET "sequence"')
+    if postgres:
+        assert sql[lock_at - 1].startswith("SELECT pg_advisory_xact_lock(")
+        assert "FOR UPDATE" in sql[lock_at] and "audit_auditevent" in sql[lock_at]
+        assert sql[lock_at + 1].startswith('WITH sealed AS (UPDATE "audit_auditevent" SET')
+        assert 'UPDATE "audit_ledgerhead"' in sql[lock_at + 1]
+    else:
+        assert sql[lock_at + 2].startswith('UPDATE "audit_auditevent" SET "sequence"')
     event = AuditEvent.objects.get(action="case.opened", object_id=response.json()["case"]["id"])
-    assert event.sequence == ledger_head()[0]
+    assert (event.sequence, event.hash) == ledger_head()
     assert verify_ledger().ok
