@@ -11,9 +11,7 @@ chain.
 import threading
 import time
 
-import psycopg
 import pytest
-from django.conf import settings
 from django.db import connection, transaction
 
 from audit.models import AuditEvent
@@ -26,6 +24,7 @@ from audit.services.ledger import (
     seal_recorded,
     verify_ledger,
 )
+from tests.audit.raw_connection import raw_connection
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -64,17 +63,6 @@ def test_an_event_sealed_by_the_batch_before_is_read_and_nothing_is_written(
     assert (second.sequence, second.prev_hash, second.hash) == stored_seal(second)
     assert ledger_head() == head
     assert verify_ledger().ok
-
-
-def _raw_connection():
-    db = settings.DATABASES["default"]
-    return psycopg.connect(
-        host=db["HOST"] or "127.0.0.1",
-        port=db["PORT"] or 5432,
-        user=db["USER"],
-        dbname=connection.settings_dict["NAME"],
-        autocommit=True,
-    )
 
 
 def _wait_until_a_session_waits_on_a_row_lock(watcher, timeout: float = 10.0) -> None:
@@ -130,7 +118,7 @@ def test_a_batch_that_read_rows_an_append_sealed_meanwhile_rolls_back_and_reads_
     appender.start()
     assert appended.wait(10)
     sealer = threading.Thread(target=seal)
-    watcher = _raw_connection()
+    watcher = raw_connection()
     try:
         sealer.start()  # its read began while the event was pending, then waits for the head
         _wait_until_a_session_waits_on_a_row_lock(watcher)

@@ -7,27 +7,15 @@ pending: a caller the running batch sealed leaves with that read (issue #17).
 
 import threading
 
-import psycopg
 import pytest
-from django.conf import settings
 from django.db import connection, transaction
 
 from audit.models import AuditEvent
 from audit.services.ledger import Actor, record_event
 from audit.services.sealing import SEALING_LOCK, seal_recorded
+from tests.audit.raw_connection import raw_connection
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _raw_connection():
-    db = settings.DATABASES["default"]
-    return psycopg.connect(
-        host=db["HOST"] or "127.0.0.1",
-        port=db["PORT"] or 5432,
-        user=db["USER"],
-        dbname=connection.settings_dict["NAME"],
-        autocommit=True,
-    )
 
 
 def test_a_caller_waits_for_the_running_batch_then_finds_its_event_sealed(postgres_only):
@@ -36,7 +24,7 @@ def test_a_caller_waits_for_the_running_batch_then_finds_its_event_sealed(postgr
     # Committed, and sealed right after by its on-commit seal.
     assert AuditEvent.objects.get(pk=event.pk).sequence is not None
 
-    batch = _raw_connection()
+    batch = raw_connection()
     try:
         batch.execute("SELECT pg_advisory_lock(%s)", [SEALING_LOCK])  # a batch is running
         waiter_done = threading.Event()

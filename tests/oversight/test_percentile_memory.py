@@ -8,10 +8,6 @@ from oversight.metrics import time_to_decision
 from oversight.metrics.percentiles import PERCENTILE_WORK_MEM
 from tests.oversight.test_metrics import MAY, Data
 
-pytestmark = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="work_mem is PostgreSQL's setting"
-)
-
 
 def work_mem() -> str:
     with connection.cursor() as cursor:
@@ -20,7 +16,7 @@ def work_mem() -> str:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_sort_memory_lasts_as_long_as_the_transaction_of_the_percentile():
+def test_the_sort_memory_lasts_as_long_as_the_transaction_of_the_percentile(postgres_only):
     Data()
     before = work_mem()
     assert before != PERCENTILE_WORK_MEM  # otherwise this test would prove nothing
