@@ -16,13 +16,10 @@ from typing import Any
 from django.db import router, transaction
 from django.utils import timezone
 
-from audit.history import insert_with_history
 from audit.row_insert import inserts_together
-from audit.services.ledger import Actor, record_event
 from oversight.exceptions import DomainError, InvalidInput
 from oversight.models import (
     AISystem,
-    AuthorityLevel,
     Case,
     GateEvaluation,
     Journey,
@@ -33,7 +30,8 @@ from oversight.models import (
 )
 from oversight.models.judgement import NUMERIC_OPERATORS, Operator
 from oversight.services.callback_policy import check_callback_url
-from oversight.services.case_points import add_judgement_points, points_with_levels
+from oversight.services.case_opening import lowest_deciding_level, open_case
+from oversight.services.case_points import points_with_levels
 from oversight.services.evaluation_insert import insert_evaluation
 from oversight.services.pii import find_pii_in
 from oversight.services.rulebook import Rule, find_stamped_journey, rules_for
@@ -151,16 +149,6 @@ def server_signals(journey: Journey, request: GateRequest) -> dict[str, Any]:
         "pii_in_proposal": bool(pii),
         "pii_kinds": pii,
     }
-
-
-def _lowest_level() -> AuthorityLevel:
-    level = AuthorityLevel.objects.filter(may_decide=True).order_by("rank").first()
-    if level is None:
-        raise DomainError(
-            "No authority level that may decide exists yet: create one before routing cases.",
-            code="not_configured",
-        )
-    return level
 
 
 def _sampling_rate(journey: Journey, points: tuple[Rule, ...]) -> Decimal:
@@ -309,7 +297,7 @@ def _open_case(
         priority = max(p.priority for p in points)
         options = list(dict.fromkeys(option for p in points for option in p.options))
     else:
-        required_level = _lowest_level()
+        required_level = lowest_deciding_level()
         sla_minutes = journey.default_sla_minutes
         priority = Priority.LOW if route_reason == RouteReason.SAMPLE_AUDIT else Priority.NORMAL
         options = []
@@ -331,77 +319,6 @@ def _open_case(
     return case
 
 
-def open_case(
-    *,
-    journey: Journey,
-    ai_system: AISystem,
-    route_reason: str,
-    required_level: AuthorityLevel,
-    sla_deadline: datetime.datetime,
-    request: GateRequest,
-    priority: int = Priority.NORMAL,
-    four_eyes: bool = False,
-    options: list[str] | None = None,
-    confidence_reasons: list[str] | None = None,
-    evaluation: GateEvaluation | None = None,
-    opened_at: datetime.datetime | None = None,
-    judgement_points: list[JudgementPoint] | None = None,
-) -> Case:
-    """Create a case and its ledger entry; runs inside the caller's transaction.
-
-    The `case.opened` event is recorded without taking the ledger-head lock and chained right
-    after the transaction commits, before the caller answers (`record_event`): case openings
-    no longer queue behind one another's COMMIT on the head row (docs/performance.md, G5).
-    On PostgreSQL the case, its history row, its points and the event are written by one
-    statement (`inserts_together`, audit/row_insert.py).
-    """
-    confidence = request.signals.get("confidence")
-    case = Case(
-        journey=journey,
-        evaluation=evaluation,
-        route_reason=route_reason,
-        priority=priority,
-        required_level=required_level,
-        four_eyes=four_eyes,
-        context=request.context,
-        proposal=request.proposal if request.proposal is not None else {},
-        action_type=request.action.type,
-        irreversible=request.action.irreversible,
-        amount=request.action.amount,
-        currency=request.action.currency,
-        confidence=confidence
-        if isinstance(confidence, int | float) and 0 <= confidence <= 1
-        else None,
-        confidence_reasons=confidence_reasons or [],
-        options=options or [],
-        subject_ref=request.subject_ref,
-        callback_url=request.callback_url,
-        sla_deadline=sla_deadline,
-        opened_at=opened_at or timezone.now(),
-    )
-    case._change_reason = f"Opened through the API by AI system {ai_system.slug}"
-    # The case, its history row, its points and its event: one statement on PostgreSQL.
-    with inserts_together(router.db_for_write(Case, instance=case)):
-        insert_with_history(case)  # case.save(), its two INSERTs written once
-        del case._change_reason  # the reason of this save only: later saves give their own
-        if judgement_points:
-            add_judgement_points(case, judgement_points)
-        record_event(
-            actor=Actor.for_ai_system(ai_system),
-            action="case.opened",
-            obj=case,
-            payload={
-                "journey": journey.slug,
-                "route_reason": route_reason,
-                "evaluation": str(evaluation.id) if evaluation else None,
-                "required_level": required_level.name,
-                "reasons": confidence_reasons or [],
-                "sla_deadline": sla_deadline,
-            },
-        )
-    return case
-
-
 DIRECT_REASONS = (RouteReason.CUSTOMER_REQUESTED_HUMAN, RouteReason.SYSTEM_UNSURE)
 
 
@@ -420,7 +337,7 @@ def open_direct_case(*, ai_system: AISystem, request: GateRequest, reason: str) 
             journey=journey,
             ai_system=ai_system,
             route_reason=reason,
-            required_level=_lowest_level(),
+            required_level=lowest_deciding_level(),
             sla_deadline=now + datetime.timedelta(minutes=journey.default_sla_minutes),
             opened_at=now,
             priority=Priority.HIGH

@@ -15,8 +15,9 @@ from audit.models import AuditEvent
 from audit.row_insert import insert_row
 from audit.services.ledger import Actor, _new_event
 from oversight.models import Case
+from oversight.services.case_opening import open_case
 from oversight.services.case_points import add_judgement_points
-from oversight.services.gate import GateRequest, ProposedAction, open_case
+from oversight.services.gate import GateRequest, ProposedAction
 from tests.factories import AuthorityLevelFactory, JourneyFactory, JudgementPointFactory
 
 pytestmark = pytest.mark.django_db
