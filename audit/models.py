@@ -68,19 +68,24 @@ class AuditEvent(InsertOnlyModel):
     actor_label = models.CharField(
         max_length=200, blank=True, editable=False, help_text="Who acted, as shown at the time."
     )
-    action = models.CharField(max_length=64, db_index=True, editable=False)
+    action = models.CharField(max_length=64, editable=False)  # indexed below
     object_type = models.CharField(max_length=100, editable=False, help_text="app_label.model")
-    object_id = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    # Indexed with object_type below: every look-up names both.
+    object_id = models.CharField(max_length=64, blank=True, editable=False)
     payload = models.JSONField(
         default=dict, editable=False, help_text="Relevant values before and after the action."
     )
     prev_hash = models.CharField(max_length=64, blank=True, editable=False)
-    hash = models.CharField(max_length=64, unique=True, null=True, editable=False)
+    hash = models.CharField(max_length=64, null=True, editable=False)  # unique: see Meta
 
     class Meta:
         ordering = ["sequence"]
         indexes = [
             models.Index(fields=["object_type", "object_id"]),
+            # Plain btrees: `db_index=True` or `unique=True` on a CharField adds a second,
+            # pattern-ops index on PostgreSQL for LIKE 'x%' lookups, which nothing makes, and
+            # sealing rewrites every index of a ledger row (issue #17).
+            models.Index(fields=["action"], name="audit_event_action"),
             # Finding pending events costs nothing however long the ledger grows.
             models.Index(
                 fields=["id"],
@@ -98,6 +103,8 @@ class AuditEvent(InsertOnlyModel):
                 | (models.Q(sequence__isnull=False, hash__isnull=False) & ~models.Q(prev_hash="")),
                 name="audit_event_pending_or_sealed",
             ),
+            # Every sealed event's hash is its own (a constraint, not unique=True: see above).
+            models.UniqueConstraint(fields=["hash"], name="audit_event_hash_unique"),
         ]
 
     def __str__(self) -> str:

@@ -35,7 +35,10 @@ class CaseStatus(models.TextChoices):
 
 class Case(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    journey = models.ForeignKey(Journey, on_delete=models.PROTECT, related_name="cases")
+    # Indexed by (journey, status) below; a case opening writes every index (issue #17).
+    journey = models.ForeignKey(
+        Journey, on_delete=models.PROTECT, related_name="cases", db_index=False
+    )
     evaluation = models.OneToOneField(
         GateEvaluation,
         null=True,
@@ -48,8 +51,8 @@ class Case(models.Model):
         JudgementPoint, blank=True, related_name="cases", help_text="The points that fired."
     )
     route_reason = models.CharField(max_length=32, choices=RouteReason.choices)
-    status = models.CharField(
-        max_length=32, choices=CaseStatus.choices, default=CaseStatus.OPEN, db_index=True
+    status = models.CharField(  # indexed by (status, sla_deadline) below
+        max_length=32, choices=CaseStatus.choices, default=CaseStatus.OPEN
     )
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
     required_level = models.ForeignKey(
@@ -76,8 +79,8 @@ class Case(models.Model):
     options = models.JSONField(
         default=list, blank=True, help_text="What a reviewer may choose from now."
     )
-    subject_ref = models.CharField(
-        max_length=128, blank=True, db_index=True, help_text="Pseudonymous customer reference."
+    subject_ref = models.CharField(  # indexed below, for equality only
+        max_length=128, blank=True, help_text="Pseudonymous customer reference."
     )
     callback_url = models.URLField(max_length=500, blank=True, validators=[validate_callback_url])
     sla_deadline = models.DateTimeField()
@@ -96,15 +99,23 @@ class Case(models.Model):
     )
     escalation_note = models.TextField(blank=True)
     opened_at = models.DateTimeField(default=timezone.now, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
     decided_at = models.DateTimeField(null=True, blank=True)
-    history = EvidenceHistory(excluded_fields=["updated_at"])
+    # The history is read by case (`id`) and time; the other columns' indexes were only ever
+    # written, on every case opening and every change of a case (issue #17).
+    history = EvidenceHistory(
+        excluded_fields=["updated_at"],
+        no_db_index=["opened_at", "claimed_by", "evaluation", "required_level", "journey"],
+    )
 
     class Meta:
         ordering = ["sla_deadline", "-priority"]
         indexes = [
             models.Index(fields=["status", "sla_deadline"]),
             models.Index(fields=["journey", "status"]),
+            # A plain btree: `db_index=True` would add a second, pattern-ops index on PostgreSQL
+            # for LIKE 'x%' lookups, which nothing makes.
+            models.Index(fields=["subject_ref"], name="case_subject_ref"),
             # The decided cases of a period, read from the index alone on PostgreSQL (time to
             # decision, calibration by confidence: issue #17, 10M gate calls).
             models.Index(

@@ -27,8 +27,14 @@ class GateEvaluation(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    ai_system = models.ForeignKey(AISystem, on_delete=models.PROTECT, related_name="+")
-    journey = models.ForeignKey(Journey, on_delete=models.PROTECT, related_name="evaluations")
+    # Both are indexed as the first column of (…, created_at) below: a single-column index of
+    # their own would only be written, on every gate call (issue #17).
+    ai_system = models.ForeignKey(
+        AISystem, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    journey = models.ForeignKey(
+        Journey, on_delete=models.PROTECT, related_name="evaluations", db_index=False
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     action_type = models.CharField(max_length=100)
     irreversible = models.BooleanField(default=False)
