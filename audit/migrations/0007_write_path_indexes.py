@@ -5,34 +5,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0006_pending_ledger_events'),
+        ("audit", "0006_pending_ledger_events"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='action',
+            model_name="auditevent",
+            name="action",
             field=models.CharField(editable=False, max_length=64),
         ),
         migrations.AlterField(
-            model_name='auditevent',
-            name='hash',
+            model_name="auditevent",
+            name="hash",
             field=models.CharField(editable=False, max_length=64, null=True),
         ),
         migrations.AlterField(
-            model_name='auditevent',
-            name='object_id',
+            model_name="auditevent",
+            name="object_id",
             field=models.CharField(blank=True, editable=False, max_length=64),
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['action'], name='audit_event_action'),
+            model_name="auditevent",
+            index=models.Index(fields=["action"], name="audit_event_action"),
         ),
         migrations.AddConstraint(
-            model_name='auditevent',
-            constraint=models.UniqueConstraint(fields=('hash',), name='audit_event_hash_unique'),
+            model_name="auditevent",
+            constraint=models.UniqueConstraint(fields=("hash",), name="audit_event_hash_unique"),
         ),
     ]

@@ -7,80 +7,152 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('oversight', '0020_decided_case_days'),
+        ("oversight", "0020_decided_case_days"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='case',
-            name='journey',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='oversight.journey'),
+            model_name="case",
+            name="journey",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="cases",
+                to="oversight.journey",
+            ),
         ),
         migrations.AlterField(
-            model_name='case',
-            name='status',
-            field=models.CharField(choices=[('open', 'Open'), ('claimed', 'Claimed'), ('awaiting_second_review', 'Awaiting second review'), ('escalated', 'Escalated'), ('decided', 'Decided')], default='open', max_length=32),
+            model_name="case",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("open", "Open"),
+                    ("claimed", "Claimed"),
+                    ("awaiting_second_review", "Awaiting second review"),
+                    ("escalated", "Escalated"),
+                    ("decided", "Decided"),
+                ],
+                default="open",
+                max_length=32,
+            ),
         ),
         migrations.AlterField(
-            model_name='case',
-            name='subject_ref',
-            field=models.CharField(blank=True, help_text='Pseudonymous customer reference.', max_length=128),
+            model_name="case",
+            name="subject_ref",
+            field=models.CharField(
+                blank=True, help_text="Pseudonymous customer reference.", max_length=128
+            ),
         ),
         migrations.AlterField(
-            model_name='case',
-            name='updated_at',
+            model_name="case",
+            name="updated_at",
             field=models.DateTimeField(auto_now=True),
         ),
         migrations.AlterField(
-            model_name='gateevaluation',
-            name='ai_system',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='oversight.aisystem'),
+            model_name="gateevaluation",
+            name="ai_system",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="oversight.aisystem",
+            ),
         ),
         migrations.AlterField(
-            model_name='gateevaluation',
-            name='journey',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='evaluations', to='oversight.journey'),
+            model_name="gateevaluation",
+            name="journey",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="evaluations",
+                to="oversight.journey",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalcase',
-            name='claimed_by',
-            field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="historicalcase",
+            name="claimed_by",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalcase',
-            name='evaluation',
-            field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, help_text='The gate call that opened this case, if any.', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='oversight.gateevaluation'),
+            model_name="historicalcase",
+            name="evaluation",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                db_index=False,
+                help_text="The gate call that opened this case, if any.",
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="oversight.gateevaluation",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalcase',
-            name='journey',
-            field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='oversight.journey'),
+            model_name="historicalcase",
+            name="journey",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="oversight.journey",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalcase',
-            name='opened_at',
+            model_name="historicalcase",
+            name="opened_at",
             field=models.DateTimeField(default=django.utils.timezone.now),
         ),
         migrations.AlterField(
-            model_name='historicalcase',
-            name='required_level',
-            field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, help_text='The lowest authority level that may decide this case now.', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='oversight.authoritylevel'),
+            model_name="historicalcase",
+            name="required_level",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                db_index=False,
+                help_text="The lowest authority level that may decide this case now.",
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="oversight.authoritylevel",
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalcase',
-            name='status',
-            field=models.CharField(choices=[('open', 'Open'), ('claimed', 'Claimed'), ('awaiting_second_review', 'Awaiting second review'), ('escalated', 'Escalated'), ('decided', 'Decided')], default='open', max_length=32),
+            model_name="historicalcase",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("open", "Open"),
+                    ("claimed", "Claimed"),
+                    ("awaiting_second_review", "Awaiting second review"),
+                    ("escalated", "Escalated"),
+                    ("decided", "Decided"),
+                ],
+                default="open",
+                max_length=32,
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalcase',
-            name='subject_ref',
-            field=models.CharField(blank=True, help_text='Pseudonymous customer reference.', max_length=128),
+            model_name="historicalcase",
+            name="subject_ref",
+            field=models.CharField(
+                blank=True, help_text="Pseudonymous customer reference.", max_length=128
+            ),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['subject_ref'], name='case_subject_ref'),
+            model_name="case",
+            index=models.Index(fields=["subject_ref"], name="case_subject_ref"),
         ),
     ]
