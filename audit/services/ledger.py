@@ -151,7 +151,9 @@ def record_event(
     hash: if the transaction rolls back, it is gone with it and leaves no gap. Once it commits,
     `seal_recorded` (on_commit, still in the request) chains it, together with every other
     committed pending event, so when the caller answers, the event is in the chain and the
-    returned instance carries its sequence and hash.
+    returned instance carries its sequence and hash; except on PostgreSQL while another
+    request is sealing a batch: then that request chains it moments later, after its own
+    commit, and this instance's chain fields stay empty.
 
     If sealing fails after the commit (the database went away), the state change and its event
     are kept, the error is logged, and the next append or the sealing schedule chains it.

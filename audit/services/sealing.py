@@ -8,7 +8,9 @@ hash and its own hash, in `id` order, in one UPDATE, and the head moves to the l
 Whoever takes the lock seals everyone's pending rows, so under load one transaction (one WAL
 flush) chains a whole batch. After a case opening on PostgreSQL that is one transaction of three
 statements between BEGIN and COMMIT (`_seal_own_batch`): the sealing lock, one read of the head
-(locked) and the pending rows, one UPDATE of the batch and the head.
+(locked) and the pending rows, one UPDATE of the batch and the head. A case opening that finds
+the sealing lock taken does not wait: the holder seals again after its commit while anything is
+pending, so the event is chained moments later (`_sealed_after_commit` says why none is missed).
 
 Why the chain stays one gap-free, verifiable sequence: a sequence and a prev_hash are given only
 under the head lock, to rows that are already committed (a rollback can no longer take them
@@ -116,8 +118,8 @@ def _write_seals(sealed: dict[int, tuple[int, str, str]]) -> None:
             )
 
 
-# The PostgreSQL advisory lock a sealing batch holds (exclusive) and that callers waiting for a
-# running batch take shared ("ledgseal").
+# The PostgreSQL advisory lock a sealing batch holds ("ledgseal"): case openings try it and
+# leave their event to its holder if it is taken; the schedule waits for it.
 SEALING_LOCK = 0x6C656467_7365616C
 
 
@@ -167,21 +169,31 @@ def _head_sql() -> tuple[str, str]:
 def seal_pending() -> int:
     """Chain every committed pending event now; returns how many (the schedule's safety net).
 
-    Takes the head lock, so it waits for any other sealer or append, then seals what they left.
+    Waits for any batch being sealed, then seals what is left, and seals again while events
+    remain pending after its lock is released: a case opening that found the lock taken while
+    this ran left its event to it (`seal_recorded`).
     """
-    return len(_seal_batch())
+    sealed = len(_seal_batch())
+    for _ in range(_ROUNDS):
+        if not _pending_exists():
+            break
+        sealed += len(_seal_batch())
+    return sealed
 
 
 def seal_recorded(event: AuditEvent) -> None:
-    """After the commit that recorded `event`: make sure it is chained, and fill in its fields.
+    """After the commit that recorded `event`: see that it is chained, and fill in its fields.
 
-    On PostgreSQL, one transaction (`_seal_own_batch`): wait for any batch being sealed, then
-    look at the event and every pending row with a new statement; seal them only if the event
-    is still pending. Elsewhere (SQLite serialises writers): a cheap look by primary key first,
-    then a batch if it is still pending.
+    On PostgreSQL no case opening waits for another's seal (`_sealed_after_commit`): if a batch
+    is being sealed, the event is left to that batch's sealer, which seals again after its
+    commit while anything is pending; the event's fields then stay empty on this instance.
+    Elsewhere (SQLite serialises writers): a cheap look by primary key first, then a batch if
+    it is still pending.
     """
     if connection.vendor == "postgresql":
         seal = _sealed_after_commit(event.pk)
+        if seal is None:  # left to the sealer at work
+            return
     else:
         seal = _look_up_seal(event.pk)
         if seal is None:
@@ -215,33 +227,84 @@ class StaleBatch(RuntimeError):
 # tries, then the error is logged by the on-commit hook and the schedule seals the row.
 _TRIES = 3
 
+# Rounds a sealer makes while events stay pending after its commit; then it leaves them to the
+# next case opening's seal, or the schedule's (one a minute). Under a steady stream of case
+# openings each round finds the few committed during the one before.
+_ROUNDS = 8
 
-def _sealed_after_commit(event_id: int) -> tuple[int, str, str]:
+
+class _Busy:
+    """`_seal_own_batch`'s answer when another transaction holds the sealing lock."""
+
+
+BUSY = _Busy()
+
+
+def _sealed_after_commit(event_id: int) -> tuple[int, str, str] | None:
+    """PostgreSQL: the event's seal, or None if a sealer at work was left to seal it.
+
+    Why no event is left behind: an event is committed before its try of the lock fails, and
+    the lock's holder then commits and looks for pending rows (`_pending_exists`) with a
+    snapshot taken after its lock was released, so after that failure: it sees the event, and
+    seals again (or finds the lock taken, and leaves it to that holder, under the same rule).
+    Only after `_ROUNDS` rounds does a holder leave pending rows to the next seal.
+    """
+    seal = None
+    for _ in range(_ROUNDS):
+        result = _own_batch_retrying(event_id)
+        if result is BUSY:
+            return seal
+        if result is None:  # no head yet (genesis): the ORM's own path creates it
+            seal = _seal_batch().get(event_id) or _stored_seal(event_id)
+        elif seal is None:
+            seal = result
+        if not _pending_exists():
+            break
+    return seal
+
+
+def _own_batch_retrying(event_id: int):
     for attempt in range(_TRIES):
         try:
-            seal = _seal_own_batch(event_id)
+            return _seal_own_batch(event_id)
         except StaleBatch:
             if attempt == _TRIES - 1:
                 raise
-            continue
-        if seal is not None:
-            return seal
-        break  # no head yet (genesis): the ORM's own path creates it
-    seal = _seal_batch().get(event_id)
-    return seal if seal is not None else _stored_seal(event_id)
+    raise AssertionError("unreachable")
+
+
+_PENDING_EXISTS: dict[str, str] = {}
+
+
+def _pending_exists() -> bool:
+    """Whether any committed event is still pending (a plain scan of `audit_event_pending`)."""
+    if connection.vendor not in _PENDING_EXISTS:
+        sql, params = (
+            AuditEvent.objects.filter(sequence__isnull=True)
+            .values("id")[:1]
+            .query.get_compiler(connection=connection)
+            .as_sql()
+        )
+        _PENDING_EXISTS[connection.vendor] = (f"SELECT EXISTS ({sql})", params)
+    sql, params = _PENDING_EXISTS[connection.vendor]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return bool(cursor.fetchone()[0])
 
 
 def _stored_seal(event_id: int) -> tuple[int | None, str, str | None]:
     return AuditEvent.objects.values_list("sequence", "prev_hash", "hash").get(pk=event_id)
 
 
-def _seal_own_batch(event_id: int) -> tuple[int, str, str] | None:
-    """PostgreSQL: the event's seal, sealing it and every pending row with it if need be.
+def _seal_own_batch(event_id: int):
+    """PostgreSQL: the event's seal, sealing it and every pending row with it if need be; BUSY
+    if another transaction holds the sealing lock.
 
-    Four statements when a batch before ours sealed the event (BEGIN, the exclusive advisory
-    lock, the read, ROLLBACK), five when ours seals it (the read, then one UPDATE of the batch
-    and the head, COMMIT). The advisory lock is its own statement, so the read after it has a
-    new snapshot that sees what the batch before committed. The read locks the head (FOR
+    Three statements when the lock is taken (BEGIN, the try of the exclusive advisory lock,
+    ROLLBACK), four when a batch before ours sealed the event (the read before ROLLBACK), five
+    when ours seals it (the read, then one UPDATE of the batch and the head, COMMIT). The lock
+    is its own statement, so the read after it has a new snapshot that sees what the batch
+    before committed. The read locks the head (FOR
     UPDATE, held to COMMIT): sequences are given only under the head lock, to committed rows.
     If that lock had to wait for an append (which takes the head lock without the advisory
     lock), the read's snapshot may still show rows the append sealed as pending: the UPDATE
@@ -252,6 +315,9 @@ def _seal_own_batch(event_id: int) -> tuple[int, str, str] | None:
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(_LOCK_FOR_OWN_BATCH, [SEALING_LOCK])
+            if not cursor.fetchone()[0]:
+                transaction.set_rollback(True)
+                return BUSY
             cursor.execute(read_sql, [event_id])
             rows = cursor.fetchall()
         if not rows:
@@ -287,13 +353,14 @@ def _seal_own_batch(event_id: int) -> tuple[int, str, str] | None:
     return own if own is not None else sealed.get(event_id)
 
 
-# The sealing lock, and (for this transaction only) no bitmap scans: the pending rows are read
+# The sealing lock if it is free (a case opening never waits for another's seal), and (for this
+# transaction only) no bitmap scans: the pending rows are read
 # by a plain scan of the partial index `audit_event_pending`, which marks the entries of rows
 # sealed since the last VACUUM as dead as it passes them, so the next read skips them. A bitmap
 # scan marks nothing and visits the heap page of every sealed row still in the index: with
 # autovacuum lagging (or off), every seal read thousands of pages (issue #17).
 _LOCK_FOR_OWN_BATCH = (
-    "SELECT pg_advisory_xact_lock(%s), set_config('enable_bitmapscan', 'off', true)"
+    "SELECT pg_try_advisory_xact_lock(%s), set_config('enable_bitmapscan', 'off', true)"
 )
 
 _OWN_BATCH: dict[str, tuple] = {}

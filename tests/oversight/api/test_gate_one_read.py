@@ -256,15 +256,17 @@ def test_a_case_opening_takes_no_ledger_lock_and_is_chained_before_the_answer(
     transaction never touches the head row, so case openings do not queue behind each other's
     COMMIT. Right after the commit, still in the request, the event is sealed into the chain.
 
-    12 statements on PostgreSQL (the test's savepoints and the first call's rules included):
+    13 statements on PostgreSQL (the test's savepoints and the first call's rules included):
     the evaluation, the case, its history row, its points and its event go in one statement (a
-    data-modifying WITH), and the seal is one transaction of the exclusive advisory lock, one
-    read that locks the head and finds the pending rows, and one UPDATE of the batch and the
-    head. 18 on SQLite, where each INSERT is its own statement. Pinned exactly: the case's
-    INSERTs, its points and the seal are written by statements compiled once
+    data-modifying WITH), and the seal is one transaction of the exclusive advisory lock (tried,
+    never waited for), one read that locks the head and finds the pending rows, and one UPDATE
+    of the batch and the head; after its commit, one look for events left to it meanwhile
+    (tests/audit/test_sealing_never_waits.py). 18 on SQLite, where each INSERT is its own
+    statement. Pinned exactly: the case's INSERTs, its points and the seal are written by
+    statements compiled once
     (audit/row_insert.py, oversight/services/case_points.py), which must not add any."""
     postgres = connection.vendor == "postgresql"
-    expected = 12 if postgres else 18
+    expected = 13 if postgres else 18
     with (
         django_assert_num_queries(expected) as captured,
         django_capture_on_commit_callbacks(execute=True) as callbacks,
@@ -289,10 +291,11 @@ def test_a_case_opening_takes_no_ledger_lock_and_is_chained_before_the_answer(
     [lock_at] = [i for i, s in enumerate(sql) if s.startswith(reads_head) and "ledgerhead" in s]
     assert lock_at > recorded_at
     if postgres:
-        assert sql[lock_at - 1].startswith("SELECT pg_advisory_xact_lock(")
+        assert sql[lock_at - 1].startswith("SELECT pg_try_advisory_xact_lock(")
         assert "FOR UPDATE" in sql[lock_at] and "audit_auditevent" in sql[lock_at]
         assert sql[lock_at + 1].startswith('WITH sealed AS (UPDATE "audit_auditevent" SET')
         assert 'UPDATE "audit_ledgerhead"' in sql[lock_at + 1]
+        assert sql[-1].startswith("SELECT EXISTS (SELECT") and "audit_auditevent" in sql[-1]
     else:
         assert sql[lock_at + 2].startswith('UPDATE "audit_auditevent" SET "sequence"')
     event = AuditEvent.objects.get(action="case.opened", object_id=response.json()["case"]["id"])
