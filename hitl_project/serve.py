@@ -5,9 +5,12 @@
 1. refuses to start unless `manage.py check --deploy` passes with DEBUG off (it prints why);
 2. applies migrations and collects static files (served by WhiteNoise from the web process);
 3. starts gunicorn with hitl_project/gunicorn.conf.py and a django-q2 cluster (`qcluster`),
-   both on DATABASE_URL and REDIS_URL from the environment;
-4. Ctrl-C (or SIGTERM) stops both cleanly: gunicorn finishes the requests in flight, the
-   cluster the tasks in hand; if either stops by itself, the other is stopped too.
+   both on DATABASE_URL and REDIS_URL from the environment, and on PostgreSQL the ledger
+   sealer (`seal_ledger`, audit/services/sealer.py), which chains the events case openings
+   record so that requests spend nothing on it;
+4. Ctrl-C (or SIGTERM) stops them all cleanly: gunicorn finishes the requests in flight, the
+   cluster the tasks in hand, the sealer seals what is pending; if one stops by itself, the
+   others are stopped too.
 
 Settings come from the environment exactly as for any deployment (README, "Configuration");
 DEBUG defaults to 0 here. WEB_BIND (default 127.0.0.1:8000) says where gunicorn listens.
@@ -87,6 +90,20 @@ def start_worker(env: dict[str, str]) -> subprocess.Popen:
     )
 
 
+def uses_postgresql(env: dict[str, str]) -> bool:
+    return env.get("DATABASE_URL", "").split(":", 1)[0] in {"postgres", "postgresql", "pgsql"}
+
+
+def start_sealer(env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [PYTHON, "manage.py", "seal_ledger"],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
 def stop(processes: list[subprocess.Popen], timeout: float = STOP_SECONDS) -> None:
     """SIGTERM to each main process, wait for all, SIGKILL the groups left after `timeout`.
 
@@ -122,18 +139,21 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    web, worker = start_web(env), start_worker(env)
+    processes = {"gunicorn": start_web(env), "qcluster": start_worker(env)}
+    if uses_postgresql(env):
+        processes["ledger sealer"] = start_sealer(env)
+    pids = ", ".join(f"{name} pid {proc.pid}" for name, proc in processes.items())
     print(
         f"HITL Oversight serving on http://{env.get('WEB_BIND', '127.0.0.1:8000')}/ "
-        f"(gunicorn pid {web.pid}, qcluster pid {worker.pid}); Ctrl-C stops both.",
+        f"({pids}); Ctrl-C stops them all.",
         flush=True,
     )
-    while not stopping and web.poll() is None and worker.poll() is None:
+    while not stopping and all(proc.poll() is None for proc in processes.values()):
         time.sleep(0.5)
     if not stopping:
-        which = "gunicorn" if web.poll() is not None else "qcluster"
-        print(f"{which} stopped by itself; stopping the other.", file=sys.stderr)
-    stop([web, worker])
+        which = next(name for name, proc in processes.items() if proc.poll() is not None)
+        print(f"{which} stopped by itself; stopping the others.", file=sys.stderr)
+    stop(list(processes.values()))
     print("Stopped.", flush=True)
     return 0 if stopping else 1
 

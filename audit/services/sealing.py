@@ -6,11 +6,13 @@ waits for the one before it (issue #17). So it records its event without chain f
 head lock, every pending row that is committed by then gets the next sequence, the previous
 hash and its own hash, in `id` order, in one UPDATE, and the head moves to the last of them.
 Whoever takes the lock seals everyone's pending rows, so under load one transaction (one WAL
-flush) chains a whole batch. After a case opening on PostgreSQL that is one transaction of three
-statements between BEGIN and COMMIT (`_seal_own_batch`): the sealing lock, one read of the head
-(locked) and the pending rows, one UPDATE of the batch and the head. A case opening that finds
-the sealing lock taken does not wait: the holder seals again after its commit while anything is
-pending, so the event is chained moments later (`_sealed_after_commit` says why none is missed).
+flush) chains a whole batch. After a case opening on PostgreSQL that is one transaction of
+three statements between BEGIN and COMMIT (`own_batch.seal_own_batch`): the sealing lock, one
+read of the head (locked) and the pending rows, one UPDATE of the batch and the head. A case
+opening that finds the sealing lock taken does not wait: the holder seals again after its commit
+while anything is pending, so the event is chained moments later (`_sealed_after_commit` says
+why none is missed). The ledger sealer (audit/services/sealer.py) is such a holder for as long
+as it runs, so that requests spend nothing on the chain.
 
 Why the chain stays one gap-free, verifiable sequence: a sequence and a prev_hash are given only
 under the head lock, to rows that are already committed (a rollback can no longer take them
@@ -20,10 +22,19 @@ ever, over `occurred_at` as recorded at insert. On PostgreSQL the row trigger le
 UPDATE through (audit/protection.py): pending -> sealed, nothing else changed.
 """
 
+import time
+
 from django.db import connection, transaction
 
 from audit.models import AuditEvent, LedgerHead
 from audit.services.hashing import CONTENT_FIELDS, GENESIS_HASH, event_hash
+from audit.services.own_batch import (
+    BUSY,
+    LOCK_FOR_OWN_BATCH,
+    SEALING_LOCK,
+    StaleBatch,
+    seal_own_batch,
+)
 
 # The columns sealing writes (and the only ones the application's database role may update).
 CHAIN_COLUMNS = ("sequence", "prev_hash", "hash")
@@ -118,23 +129,20 @@ def _write_seals(sealed: dict[int, tuple[int, str, str]]) -> None:
             )
 
 
-# The PostgreSQL advisory lock a sealing batch holds ("ledgseal"): case openings try it and
-# leave their event to its holder if it is taken; the schedule waits for it.
-SEALING_LOCK = 0x6C656467_7365616C
+def _seal_batch():
+    """Chain every pending row committed by now, in one transaction under the head lock; BUSY
+    (on PostgreSQL) if another transaction holds the sealing lock: that holder seals them.
 
-
-def _seal_batch() -> dict[int, tuple[int, str, str]]:
-    """Lock the head and chain every pending row committed by then, in one transaction.
-
-    With nothing to seal it rolls back rather than commits: nothing to flush, so callers that
-    queued behind a batch which already sealed their events leave almost for free. The head is
-    read and written by statements written once (`_head_sql`), the ORM's own after genesis:
-    this runs after every case opening (issue #17).
+    With nothing to seal it rolls back rather than commits: nothing to flush. The head is read
+    and written by statements written once (`_head_sql`), the ORM's own after genesis.
     """
     with transaction.atomic():
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEALING_LOCK])
+                cursor.execute(LOCK_FOR_OWN_BATCH, [SEALING_LOCK])  # tried, never waited for
+                if not cursor.fetchone()[0]:
+                    transaction.set_rollback(True)
+                    return BUSY
             select_head, update_head = _head_sql()
             cursor.execute(select_head)
             row = cursor.fetchone()
@@ -166,19 +174,54 @@ def _head_sql() -> tuple[str, str]:
     return _HEAD_SQL[connection.vendor]
 
 
-def seal_pending() -> int:
-    """Chain every committed pending event now; returns how many (the schedule's safety net).
+def seal_pending(wait_seconds: float = 10.0) -> int:
+    """Chain the events pending now; returns how many this call sealed (the schedule's safety
+    net, and a report's, before it names the ledger head).
 
-    Waits for any batch being sealed, then seals what is left, and seals again while events
-    remain pending after its lock is released: a case opening that found the lock taken while
-    this ran left its event to it (`seal_recorded`).
+    If the sealing lock is free, seals, and again while events remain pending after its commit
+    (a case opening that found the lock taken meanwhile left its event to it). If another holds
+    it (the ledger sealer, or a case opening's seal), that holder chains them: this waits up to
+    `wait_seconds` for the events pending at the call to be chained, and never for the lock.
     """
-    sealed = len(_seal_batch())
-    for _ in range(_ROUNDS):
-        if not _pending_exists():
-            break
-        sealed += len(_seal_batch())
-    return sealed
+    last = _last_pending_id()
+    if last is None:
+        return 0
+    sealed, rounds = 0, 0
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        batch = _seal_batch()
+        if batch is BUSY:
+            if not _pending_through(last) or time.monotonic() >= deadline:
+                return sealed
+            time.sleep(_BUSY_RETRY_SECONDS)
+            continue
+        sealed += len(batch)
+        rounds += 1
+        if rounds >= _ROUNDS or not _pending_exists():
+            return sealed
+
+
+# How often `seal_pending` looks again while another holds the sealing lock.
+_BUSY_RETRY_SECONDS = 0.005
+
+
+def _last_pending_id() -> int | None:
+    return (
+        AuditEvent.objects.filter(sequence__isnull=True)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+
+
+def _pending_through(last_id: int) -> bool:
+    return AuditEvent.objects.filter(sequence__isnull=True, id__lte=last_id).exists()
+
+
+def seal_batch_held() -> int:
+    """For the ledger sealer, which holds the sealing lock (audit/services/sealer.py): one look
+    for pending events, and one batch if there are any; returns how many it sealed."""
+    return len(_seal_batch()) if _pending_exists() else 0  # its own lock: never BUSY
 
 
 def seal_recorded(event: AuditEvent) -> None:
@@ -197,7 +240,7 @@ def seal_recorded(event: AuditEvent) -> None:
     else:
         seal = _look_up_seal(event.pk)
         if seal is None:
-            seal = _seal_batch().get(event.pk)
+            seal = _seal_batch().get(event.pk)  # never BUSY: no sealing lock on SQLite
         if seal is None:  # sealed by the batch that held the lock just before ours
             seal = _stored_seal(event.pk)
     event.sequence, event.prev_hash, event.hash = seal
@@ -219,10 +262,6 @@ def _seal_of(row) -> tuple[int, str, str] | None:
     return (int(row[0]), row[1], row[2]) if row is not None else None
 
 
-class StaleBatch(RuntimeError):
-    """The batch read pending rows that an append under the head lock sealed meanwhile."""
-
-
 # A batch that lost a race with an append (StaleBatch) rolls back and reads again; this many
 # tries, then the error is logged by the on-commit hook and the schedule seals the row.
 _TRIES = 3
@@ -231,13 +270,6 @@ _TRIES = 3
 # next case opening's seal, or the schedule's (one a minute). Under a steady stream of case
 # openings each round finds the few committed during the one before.
 _ROUNDS = 8
-
-
-class _Busy:
-    """`_seal_own_batch`'s answer when another transaction holds the sealing lock."""
-
-
-BUSY = _Busy()
 
 
 def _sealed_after_commit(event_id: int) -> tuple[int, str, str] | None:
@@ -255,7 +287,10 @@ def _sealed_after_commit(event_id: int) -> tuple[int, str, str] | None:
         if result is BUSY:
             return seal
         if result is None:  # no head yet (genesis): the ORM's own path creates it
-            seal = _seal_batch().get(event_id) or _stored_seal(event_id)
+            batch = _seal_batch()
+            if batch is BUSY:
+                return seal
+            seal = batch.get(event_id) or _stored_seal(event_id)
         elif seal is None:
             seal = result
         if not _pending_exists():
@@ -266,7 +301,7 @@ def _sealed_after_commit(event_id: int) -> tuple[int, str, str] | None:
 def _own_batch_retrying(event_id: int):
     for attempt in range(_TRIES):
         try:
-            return _seal_own_batch(event_id)
+            return seal_own_batch(event_id)
         except StaleBatch:
             if attempt == _TRIES - 1:
                 raise
@@ -294,120 +329,3 @@ def _pending_exists() -> bool:
 
 def _stored_seal(event_id: int) -> tuple[int | None, str, str | None]:
     return AuditEvent.objects.values_list("sequence", "prev_hash", "hash").get(pk=event_id)
-
-
-def _seal_own_batch(event_id: int):
-    """PostgreSQL: the event's seal, sealing it and every pending row with it if need be; BUSY
-    if another transaction holds the sealing lock.
-
-    Three statements when the lock is taken (BEGIN, the try of the exclusive advisory lock,
-    ROLLBACK), four when a batch before ours sealed the event (the read before ROLLBACK), five
-    when ours seals it (the read, then one UPDATE of the batch and the head, COMMIT). The lock
-    is its own statement, so the read after it has a new snapshot that sees what the batch
-    before committed. The read locks the head (FOR
-    UPDATE, held to COMMIT): sequences are given only under the head lock, to committed rows.
-    If that lock had to wait for an append (which takes the head lock without the advisory
-    lock), the read's snapshot may still show rows the append sealed as pending: the UPDATE
-    then changes fewer rows than it should, and the whole batch rolls back (StaleBatch) and is
-    read again. Returns None if there is no head row yet.
-    """
-    read_sql, update_sql, converters = _own_batch_sql()
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(_LOCK_FOR_OWN_BATCH, [SEALING_LOCK])
-            if not cursor.fetchone()[0]:
-                transaction.set_rollback(True)
-                return BUSY
-            cursor.execute(read_sql, [event_id])
-            rows = cursor.fetchall()
-        if not rows:
-            transaction.set_rollback(True)
-            return None
-        sequence, prev_hash = rows[0][0], rows[0][1]
-        own, sealed = None, {}
-        for row in rows:
-            if row[2] is None:  # the head alone: nothing pending, and not the event
-                continue
-            if row[3] is not None:  # the event itself, already sealed
-                own = (int(row[3]), row[4], row[5])
-                continue
-            values = list(row[6:])
-            for index, (functions, expression) in converters.items():
-                for function in functions:
-                    values[index] = function(values[index], expression, connection)
-            sequence += 1
-            this_hash = event_hash(
-                sequence=sequence, prev_hash=prev_hash, **dict(zip(_HASHED, values, strict=True))
-            )
-            sealed[row[2]] = (sequence, prev_hash, this_hash)
-            prev_hash = this_hash
-        if not sealed:
-            transaction.set_rollback(True)
-            return own
-        params = [value for event_id_, seal in sealed.items() for value in (event_id_, *seal)]
-        with connection.cursor() as cursor:
-            cursor.execute(update_sql(len(sealed)), [*params, sequence, prev_hash])
-            changed = cursor.fetchone()[0]
-        if changed != len(sealed):
-            raise StaleBatch(f"sealing {len(sealed)} pending ledger events changed {changed} rows")
-    return own if own is not None else sealed.get(event_id)
-
-
-# The sealing lock if it is free (a case opening never waits for another's seal), and (for this
-# transaction only) no bitmap scans: the pending rows are read
-# by a plain scan of the partial index `audit_event_pending`, which marks the entries of rows
-# sealed since the last VACUUM as dead as it passes them, so the next read skips them. A bitmap
-# scan marks nothing and visits the heap page of every sealed row still in the index: with
-# autovacuum lagging (or off), every seal read thousands of pages (issue #17).
-_LOCK_FOR_OWN_BATCH = (
-    "SELECT pg_try_advisory_xact_lock(%s), set_config('enable_bitmapscan', 'off', true)"
-)
-
-_OWN_BATCH: dict[str, tuple] = {}
-
-
-def _own_batch_sql():
-    """The read and the update of `_seal_own_batch`, written once, and the ORM's converters of
-    the hashed columns (indexed from the first of them)."""
-    if "sql" not in _OWN_BATCH:
-        quote = connection.ops.quote_name
-        events = quote(AuditEvent._meta.db_table)
-        head = quote(LedgerHead._meta.db_table)
-        hashed = ", ".join(
-            f"e.{quote(AuditEvent._meta.get_field(name).column)}" for name in _HASHED
-        )
-        seq, prev, hash_ = quote("sequence"), quote("prev_hash"), quote("hash")
-        columns = f"e.{quote('id')}, e.{seq}, e.{prev}, e.{hash_}, {hashed}"
-        read_sql = (
-            f"WITH h AS (SELECT {seq}, {hash_} FROM {head} WHERE {quote('singleton')} = 1"
-            f" FOR UPDATE) SELECT h.{seq}, h.{hash_}, e.* FROM h LEFT JOIN"
-            f" (SELECT {columns} FROM {events} e WHERE e.{seq} IS NULL"
-            f" UNION ALL SELECT {columns} FROM {events} e"
-            f" WHERE e.{quote('id')} = %s AND e.{seq} IS NOT NULL) e ON TRUE"
-            f" ORDER BY e.{quote('id')}"
-        )
-        statements: dict[int, str] = {}
-
-        def update_sql(count: int) -> str:
-            """One statement: the batch's rows (only while pending) and the head after them;
-            it returns how many rows it sealed."""
-            if count in statements:
-                return statements[count]
-            values = ", ".join(["(%s, %s, %s, %s)"] * count)
-            sql = (
-                f"WITH sealed AS (UPDATE {events} SET {seq} = v.column2, {prev} = v.column3,"
-                f" {hash_} = v.column4 FROM (VALUES {values}) AS v"
-                f" WHERE {events}.{quote('id')} = v.column1 AND {events}.{seq} IS NULL"
-                f" RETURNING 1) UPDATE {head} SET {seq} = %s, {hash_} = %s"
-                f" WHERE {quote('singleton')} = 1 RETURNING (SELECT count(*) FROM sealed)"
-            )
-            if count <= 32:  # the usual batch sizes; a backlog's batch is written each time
-                statements[count] = sql
-            return sql
-
-        queryset = AuditEvent.objects.values_list(*_HASHED)
-        compiler = queryset.query.get_compiler(connection=connection)
-        compiler.as_sql()
-        converters = compiler.get_converters([column for column, _, _ in compiler.select])
-        _OWN_BATCH["sql"] = (read_sql, update_sql, converters)
-    return _OWN_BATCH["sql"]

@@ -14,7 +14,7 @@ import pytest
 from django.db import connection, transaction
 
 from audit.models import AuditEvent
-from audit.services import sealing
+from audit.services import own_batch, sealing
 from audit.services.ledger import (
     Actor,
     append_event,
@@ -87,7 +87,8 @@ def hold_first_batch(monkeypatch) -> tuple[threading.Event, threading.Event]:
             assert release.wait(10)
         return event_hash(**fields)
 
-    monkeypatch.setattr(sealing, "event_hash", paused)
+    monkeypatch.setattr(sealing, "event_hash", paused)  # a batch's (the schedule's)
+    monkeypatch.setattr(own_batch, "event_hash", paused)  # a case opening's own batch
     return holding, release
 
 
@@ -134,19 +135,19 @@ def test_a_sealer_leaves_after_its_rounds_and_the_next_seal_takes_over(postgres_
     it leaves what is pending, and the next seal (here the schedule's) chains it."""
     append_event(actor=Actor.system(), action="test.appended", payload={"n": 0})
     rounds = []
-    own_batch = sealing._seal_own_batch
+    seal_own_batch = sealing.seal_own_batch
 
     def another_arrives_each_round(event_id):
         rounds.append(event_id)
-        sealed = own_batch(event_id)
+        sealed = seal_own_batch(event_id)
         left_pending(monkeypatch, 100 + len(rounds))  # committed meanwhile, left to us
         return sealed
 
-    monkeypatch.setattr(sealing, "_seal_own_batch", another_arrives_each_round)
+    monkeypatch.setattr(sealing, "seal_own_batch", another_arrives_each_round)
     event = recorded(1)
     assert len(rounds) == sealing._ROUNDS
     assert event.sequence == 2
     assert AuditEvent.objects.filter(sequence__isnull=True).count() == 1  # the last arrival
-    monkeypatch.setattr(sealing, "_seal_own_batch", own_batch)
+    monkeypatch.setattr(sealing, "seal_own_batch", seal_own_batch)
     assert seal_pending() == 1
     assert verify_ledger().ok

@@ -16,6 +16,7 @@ from django.db import connection, transaction
 
 from audit.models import AuditEvent
 from audit.services import ledger, sealing
+from audit.services import own_batch as own_batch_module
 from audit.services.ledger import (
     Actor,
     append_event,
@@ -87,13 +88,13 @@ def test_a_batch_that_read_rows_an_append_sealed_meanwhile_rolls_back_and_reads_
     append_event(actor=Actor.system(), action="test.appended", payload={"n": 0})
     event = record_left_pending(monkeypatch, 1)
     tries = []
-    own_batch = sealing._seal_own_batch
+    own_batch = sealing.seal_own_batch
 
     def counted(event_id):
         tries.append(event_id)
         return own_batch(event_id)
 
-    monkeypatch.setattr(sealing, "_seal_own_batch", counted)
+    monkeypatch.setattr(sealing, "seal_own_batch", counted)
     appended, release, failures = threading.Event(), threading.Event(), []
 
     def append_holding_the_head() -> None:
@@ -142,9 +143,9 @@ def test_the_seals_read_scans_the_pending_index_in_order_not_by_bitmap(postgres_
     """A plain scan of `audit_event_pending` marks the entries of rows sealed since the last
     VACUUM as dead as it passes them; a bitmap scan would visit each of their heap pages on
     every seal, however many (with autovacuum behind, thousands per seal)."""
-    read_sql, _, _ = sealing._own_batch_sql()
+    read_sql, _, _ = own_batch_module.own_batch_sql()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sealing._LOCK_FOR_OWN_BATCH, [sealing.SEALING_LOCK])
+        cursor.execute(own_batch_module.LOCK_FOR_OWN_BATCH, [sealing.SEALING_LOCK])
         cursor.execute("SHOW enable_bitmapscan")
         assert cursor.fetchone()[0] == "off"
         cursor.execute("EXPLAIN " + read_sql, [1])

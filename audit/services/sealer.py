@@ -1,0 +1,90 @@
+"""The ledger sealer: one process that chains the events case openings record (PostgreSQL).
+
+Without it, each case opening seals after its commit (`sealing.seal_recorded`), and the one
+that takes the sealing lock seals everyone's pending events. With it (`manage.py seal_ledger`,
+started beside the web server by `make serve`), the sealer holds the sealing lock for as long
+as its database session lives, so every case opening finds the lock taken and leaves its event
+to the sealer, which looks for pending events every `poll` seconds and chains them in batches:
+the request spends no statement, no lock and no WAL flush on the chain (issue #17).
+
+The chain's rules do not change: sealing is the same `_seal_batch`, under the same head lock.
+What changes is when an event is chained: within about `poll` seconds of its commit rather than
+before the request answers. If the sealer stops or its session ends, its lock goes with it and
+case openings seal their own batches again, the first of them everything left pending.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from django.db import Error, connection
+
+from audit.services import sealing
+
+logger = logging.getLogger(__name__)
+
+# How long the sealer sleeps when it found nothing pending. Events wait at most about this long
+# (plus one batch) for their place in the chain; an idle poll is one index look-up.
+POLL_SECONDS = 0.02
+
+# After losing its database session, the sealer tries again this often.
+RECONNECT_SECONDS = 1.0
+
+
+class SealerNotSupported(RuntimeError):
+    """The database is not PostgreSQL: each write seals its own batch there (SQLite)."""
+
+
+def run_sealer(
+    *,
+    poll: float = POLL_SECONDS,
+    should_stop: Callable[[], bool] = lambda: False,
+    on_lock: Callable[[], None] = lambda: None,
+) -> int:
+    """Hold the sealing lock and seal pending events until `should_stop()`; returns how many.
+
+    A second sealer waits for the lock (a standby). `on_lock` is called each time the lock is
+    taken. On the way out the lock is released and what is still pending is sealed, under the
+    rule every holder follows (`sealing._sealed_after_commit`).
+    """
+    if connection.vendor != "postgresql":
+        raise SealerNotSupported(
+            "The ledger sealer runs on PostgreSQL only; on SQLite each write seals its own "
+            "batch, and nothing else is needed."
+        )
+    sealed = 0
+    while not should_stop():
+        try:
+            _hold_lock()
+            on_lock()
+            try:
+                while not should_stop():
+                    batch = sealing.seal_batch_held()
+                    sealed += batch
+                    if not batch:
+                        time.sleep(poll)
+            finally:
+                _release_lock()
+            # What was committed while it held the lock, unless a standby took it over.
+            sealed += sealing.seal_pending(wait_seconds=0)
+        except Error:
+            logger.exception("The ledger sealer lost its database session; reconnecting.")
+            connection.close()
+            time.sleep(RECONNECT_SECONDS)
+    return sealed
+
+
+def _hold_lock() -> None:
+    """The session's hold of the sealing lock, waiting for another sealer to stop."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [sealing.SEALING_LOCK])
+
+
+def _release_lock() -> None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [sealing.SEALING_LOCK])
+    except Error:  # the session is gone, and its lock with it
+        connection.close()
