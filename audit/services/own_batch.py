@@ -23,6 +23,15 @@ class _Busy:
 BUSY = _Busy()
 
 
+def lock_is_taken() -> bool:
+    """Whether another session holds the sealing lock now: one statement, outside a transaction
+    (the lock, if it was free, is released as the statement ends). While the ledger sealer runs
+    this is a case opening's whole seal, where BEGIN, the try and ROLLBACK would be three."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [SEALING_LOCK])
+        return not cursor.fetchone()[0]
+
+
 class StaleBatch(RuntimeError):
     """The batch read pending rows that an append under the head lock sealed meanwhile."""
 

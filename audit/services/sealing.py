@@ -33,6 +33,7 @@ from audit.services.own_batch import (
     LOCK_FOR_OWN_BATCH,
     SEALING_LOCK,
     StaleBatch,
+    lock_is_taken,
     seal_own_batch,
 )
 
@@ -282,6 +283,8 @@ def _sealed_after_commit(event_id: int) -> tuple[int, str, str] | None:
     Only after `_ROUNDS` rounds does a holder leave pending rows to the next seal.
     """
     seal = None
+    if connection.get_autocommit() and lock_is_taken():  # the ledger sealer's, most likely
+        return seal
     for _ in range(_ROUNDS):
         result = _own_batch_retrying(event_id)
         if result is BUSY:

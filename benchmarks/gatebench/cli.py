@@ -28,7 +28,7 @@ from .in_process import measure_in_process, profile_gate, seed, setup_django
 from .load_python import PythonLoad
 from .load_wrk import WrkLoad
 from .report import machine_facts, print_report, rows_match
-from .servers import free_port, start_gunicorn, stop, wait_until_ready
+from .servers import free_port, start_gunicorn, start_sealer, stop, wait_until_ready
 
 
 def parse_args(argv=None):
@@ -84,6 +84,13 @@ def parse_args(argv=None):
         choices=("WARNING", "INFO"),
         help="the product server's LOG_LEVEL: WARNING (default) leaves out the request log "
         "line production writes at INFO on every call (about 20 µs each)",
+    )
+    parser.add_argument(
+        "--no-sealer",
+        dest="sealer",
+        action="store_false",
+        help="run without the ledger sealer (manage.py seal_ledger, which make serve starts on "
+        "PostgreSQL): each case opening then seals its own batch after its commit",
     )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument(
@@ -148,6 +155,7 @@ def main(argv=None) -> int:
             log_path=log_path,
         )
         wait_until_ready(server, port, api_key, log_path)
+        server_pids, sealer = [server.pid], None
         bare_port = free_port(args.port + 1 if args.port else 0)
         bare = start_gunicorn(
             bare_env(env),
@@ -157,6 +165,7 @@ def main(argv=None) -> int:
             log_path=log_path,
             app="bare.wsgi:application",
         )
+        server_pids.append(bare.pid)
         try:
             wait_until_ready(bare, bare_port, api_key, log_path, path=BARE_OK_PATH)
             base_urls = {"product": f"http://{HOST}:{port}", "bare": f"http://{HOST}:{bare_port}"}
@@ -165,9 +174,13 @@ def main(argv=None) -> int:
             else:
                 load = PythonLoad(base_urls, api_key, args.concurrency, args.max_requests)
             args.load_description = load.describe()
-            measured, answered, in_flight = drive([server.pid, bare.pid], load, args)
+            if args.sealer:
+                sealer = start_sealer(env, log_path)
+                server_pids.append(sealer.pid)  # its CPU is counted with gunicorn's
+            measured, answered, in_flight = drive(server_pids, load, args)
         finally:
             stop(bare)
+            stop(sealer)  # SIGTERM: it seals what is pending, then exits
         stop(server)
         server = None
         rows = count_rows()

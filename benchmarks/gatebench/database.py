@@ -150,9 +150,12 @@ def migrate(env: dict[str, str]) -> None:
 def count_rows() -> dict[str, int]:
     from django.db import connection
 
+    from audit.models import AuditEvent
     from oversight.models import Case, GateEvaluation
 
     counts = {"evaluations": GateEvaluation.objects.count(), "cases": Case.objects.count()}
+    counts["events"] = AuditEvent.objects.count()
+    counts["events_pending"] = AuditEvent.objects.filter(sequence__isnull=True).count()
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT COUNT(*) FROM {BARE_TABLE}")  # noqa: S608 - a constant
         counts["bare_rows"] = cursor.fetchone()[0]

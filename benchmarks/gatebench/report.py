@@ -36,6 +36,13 @@ def machine_facts(pg_version: str, args, load_before) -> list[tuple[str, str]]:
             f"127.0.0.1, DB on 127.0.0.1 over TCP",
         ),
         (
+            "sealer",
+            "the ledger sealer (manage.py seal_ledger, as make serve runs it; its CPU is counted "
+            "with gunicorn's)"
+            if args.sealer
+            else "none (--no-sealer): each case opening seals its own batch",
+        ),
+        (
             "load",
             f"{args.load_description}; {args.seconds:g} s per endpoint in {args.rounds} rounds",
         ),
@@ -130,6 +137,10 @@ def print_report(facts, queries, measured, rows, expected, in_flight) -> None:
         )
     ]
     print(f"  rows written in the whole run: {'; '.join(checks)}")
+    print(
+        f"  ledger after the run: {rows['events']} events, {rows['events_pending']} pending"
+        + (" (NOT all chained)" if rows["events_pending"] else " (all chained)")
+    )
     for kind in KINDS:
         m = measured[kind]
         if m["errors"] or m["unexpected"]:

@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -59,6 +60,27 @@ def start_gunicorn(
             stderr=stderr,
             start_new_session=True,
         )
+
+
+def start_sealer(env, log_path: Path) -> subprocess.Popen:
+    """`manage.py seal_ledger`, as `make serve` starts it beside gunicorn on PostgreSQL; returns
+    once it holds the sealing lock (it says so in the log)."""
+    with log_path.open("a") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "manage.py", "seal_ledger"],
+            cwd=ROOT,
+            env={**env, "PYTHONUNBUFFERED": "1"},
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 60
+    while "holding the sealing lock" not in log_path.read_text(errors="replace"):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"The ledger sealer did not start:\n{log_path.read_text()[-4000:]}")
+        time.sleep(0.1)
+    return proc
 
 
 def wait_until_ready(

@@ -83,9 +83,10 @@ def test_case_openings_leave_their_events_to_the_sealer_which_chains_them_in_ord
 ):
     append_event(actor=Actor.system(), action="test.appended", payload={"n": 0})
     with Sealer() as sealer:
-        # The seal after the commit: the try of the lock (BEGIN, the try, ROLLBACK), no more.
-        with django_assert_num_queries(3 + 3):  # the event's INSERT, in its own transaction
+        # The seal after the commit: one look at the sealing lock, held by the sealer, no more.
+        with django_assert_num_queries(3 + 1) as captured:  # BEGIN, the event's INSERT, COMMIT
             first = recorded(1)
+        assert captured.captured_queries[-1]["sql"].startswith("SELECT pg_try_advisory_xact_lock")
         events = [first] + [recorded(n) for n in range(2, 6)]
         assert all(event.sequence is None for event in events)  # left to the sealer
         assert wait_until(lambda: pending() == 0), "the sealer did not chain the events"

@@ -261,10 +261,12 @@ def test_a_case_opening_takes_no_ledger_lock_and_is_chained_before_the_answer(
     data-modifying WITH), and the seal is one transaction of the exclusive advisory lock (tried,
     never waited for), one read that locks the head and finds the pending rows, and one UPDATE
     of the batch and the head; after its commit, one look for events left to it meanwhile
-    (tests/audit/test_sealing_never_waits.py). 18 on SQLite, where each INSERT is its own
+    (tests/audit/test_sealing_never_waits.py). Outside a test's transaction one statement comes
+    first, a look whether the ledger sealer holds the sealing lock; with the sealer running it
+    is the whole seal (tests/audit/test_sealer.py). 18 on SQLite, where each INSERT is its own
     statement. Pinned exactly: the case's INSERTs, its points and the seal are written by
-    statements compiled once
-    (audit/row_insert.py, oversight/services/case_points.py), which must not add any."""
+    statements compiled once (audit/row_insert.py, oversight/services/case_points.py), which
+    must not add any."""
     postgres = connection.vendor == "postgresql"
     expected = 13 if postgres else 18
     with (
