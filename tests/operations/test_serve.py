@@ -151,3 +151,17 @@ def test_gunicorn_and_qcluster_serve_health_static_and_metrics_then_stop_cleanly
     assert web.returncode == 0
     assert worker is None or worker.returncode == 0
     assert time.monotonic() - started < 40
+
+
+@pytest.mark.parametrize(
+    ("url", "sealer"),
+    [
+        ("postgres://hitl_app@db.internal:5432/oversight", True),
+        ("postgresql://hitl_app@db.internal/oversight", True),
+        ("sqlite:////srv/hitl/db.sqlite3", False),
+        ("", False),  # the default: a SQLite file in the project folder
+    ],
+)
+def test_serve_starts_the_ledger_sealer_on_postgresql_only(url, sealer):
+    """On SQLite every write seals its own batch and `seal_ledger` refuses to start."""
+    assert serve.uses_postgresql({"DATABASE_URL": url}) is sealer
