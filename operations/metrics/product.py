@@ -10,7 +10,7 @@ counter lives in a worker's memory. What each query reads, and why it stays chea
   the cases (a fraction of the gate calls) and the open cases use the (status, deadline) index;
 - the ledger's last verification, the cluster heartbeat: the newest row, by index;
 - ledger events recorded but still not chained a minute later: the partial index on pending
-  events (normally empty: a case opening's event is chained before its answer);
+  events (normally empty: a case opening's event is chained within moments of its commit);
 - training expiring within 30 days: one grouped query over the completions.
 
 Labels are slugs (ai_system, journey) and choice values (route, state): names a dashboard can
