@@ -28,6 +28,7 @@ from .in_process import measure_in_process, profile_gate, seed, setup_django
 from .load_python import PythonLoad
 from .load_wrk import WrkLoad
 from .report import machine_facts, print_report, rows_match
+from .sampling import cpu_of
 from .servers import free_port, start_gunicorn, start_sealer, stop, wait_until_ready
 
 
@@ -180,10 +181,12 @@ def main(argv=None) -> int:
             measured, answered, in_flight = drive(server_pids, load, args)
         finally:
             stop(bare)
+            sealer_cpu = cpu_of(sealer.pid) if sealer is not None else None
             stop(sealer)  # SIGTERM: it seals what is pending, then exits
         stop(server)
         server = None
         rows = count_rows()
+        rows["sealer_cpu"] = sealer_cpu
         expected = {name: expected[name] + answered[name] for name in expected}
         print_report(
             machine_facts(pg_version, args, load_before),

@@ -141,6 +141,12 @@ def print_report(facts, queries, measured, rows, expected, in_flight) -> None:
         f"  ledger after the run: {rows['events']} events, {rows['events_pending']} pending"
         + (" (NOT all chained)" if rows["events_pending"] else " (all chained)")
     )
+    if rows.get("sealer_cpu") is not None and rows["cases"]:
+        print(
+            f"  ledger sealer: {rows['sealer_cpu'] * 1000:.0f} ms CPU in the whole run, "
+            f"{rows['sealer_cpu'] * 1000 / rows['cases']:.2f} ms per case opened "
+            "(counted in the gunicorn column)"
+        )
     for kind in KINDS:
         m = measured[kind]
         if m["errors"] or m["unexpected"]:
