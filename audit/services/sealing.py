@@ -311,7 +311,7 @@ def _own_batch_retrying(event_id: int):
     raise AssertionError("unreachable")
 
 
-_PENDING_EXISTS: dict[str, str] = {}
+_PENDING_EXISTS: dict[str, tuple[str, tuple]] = {}
 
 
 def _pending_exists() -> bool:
