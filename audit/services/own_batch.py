@@ -11,13 +11,14 @@ from django.db import connection, transaction
 from audit.models import AuditEvent, LedgerHead
 from audit.services.hashing import CONTENT_FIELDS, event_hash
 
-# The PostgreSQL advisory lock a sealing batch holds ("ledgseal"): case openings try it and
-# leave their event to its holder if it is taken; the schedule waits for it.
+# The PostgreSQL advisory lock a sealing batch holds ("ledgseal"), and the ledger sealer for as
+# long as it runs: case openings and the schedule try it and leave their events to its holder
+# if it is taken; nothing waits for it but a standby sealer.
 SEALING_LOCK = 0x6C656467_7365616C
 
 
 class _Busy:
-    """`_seal_own_batch`'s answer when another transaction holds the sealing lock."""
+    """A seal's answer when another transaction holds the sealing lock."""
 
 
 BUSY = _Busy()
