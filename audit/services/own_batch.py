@@ -110,7 +110,7 @@ _OWN_BATCH: dict[str, tuple] = {}
 
 
 def own_batch_sql():
-    """The read and the update of `_seal_own_batch`, written once, and the ORM's converters of
+    """The read and the update of `seal_own_batch`, written once, and the ORM's converters of
     the hashed columns (indexed from the first of them)."""
     if "sql" not in _OWN_BATCH:
         quote = connection.ops.quote_name
