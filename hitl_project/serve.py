@@ -70,9 +70,9 @@ def prepare(env: dict[str, str]) -> None:
             raise NotReady(f"`manage.py {' '.join(args)}` failed:\n{done.stderr[-3000:]}")
 
 
-def start_web(env: dict[str, str]) -> subprocess.Popen:
+def _start(command: list[str], env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(
-        [GUNICORN, "-c", GUNICORN_CONFIG, "hitl_project.wsgi:application"],
+        command,
         cwd=ROOT,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -80,14 +80,12 @@ def start_web(env: dict[str, str]) -> subprocess.Popen:
     )
 
 
+def start_web(env: dict[str, str]) -> subprocess.Popen:
+    return _start([GUNICORN, "-c", GUNICORN_CONFIG, "hitl_project.wsgi:application"], env)
+
+
 def start_worker(env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [PYTHON, "manage.py", "qcluster"],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    return _start([PYTHON, "manage.py", "qcluster"], env)
 
 
 def uses_postgresql(env: dict[str, str]) -> bool:
@@ -95,13 +93,7 @@ def uses_postgresql(env: dict[str, str]) -> bool:
 
 
 def start_sealer(env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [PYTHON, "manage.py", "seal_ledger"],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    return _start([PYTHON, "manage.py", "seal_ledger"], env)
 
 
 def stop(processes: list[subprocess.Popen], timeout: float = STOP_SECONDS) -> None:
