@@ -17,6 +17,8 @@ four, issue #17). Each row's values are taken when it is inserted in the block, 
 sent then, and `post_save` (and callbacks given to `when_inserted`) once the statement has
 written them, in the order they were made. Inside the block nothing may read those rows back.
 Elsewhere (SQLite has no INSERT in WITH) every INSERT is sent at once, as without the block.
+On PostgreSQL with server-side binding that one statement is sent with `$n` placeholders
+(`audit.native_placeholders`): psycopg does not remember the conversion of so long a statement.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from contextlib import contextmanager
 
 from django.db import connections, router, transaction
 from django.db.models.signals import post_save, pre_save
+
+from audit.native_placeholders import applies, native_cursor, numbered
 
 _statements: dict[tuple[type, str, str, bool], tuple[str, list]] = {}
 
@@ -158,8 +162,10 @@ def _send_together(using: str, parts: list[_Part]) -> None:
         sql = f"WITH {ctes} SELECT {', '.join(pks) or '1'}"
     if inserts:
         params = [value for part in inserts for value in part.params]
-        with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
-            cursor.execute(sql, params)
+        native = numbered(sql) if applies(connection) else None
+        cursor_of = native_cursor(connection) if native else connection.cursor()
+        with transaction.mark_for_rollback_on_error(using=using), cursor_of as cursor:
+            cursor.execute(native or sql, params)
             values = cursor.fetchone() if returning else ()
         for part, pk in zip(returning, values, strict=True):
             setattr(part.instance, part.instance._meta.pk.attname, pk)
