@@ -52,6 +52,17 @@ def seal_own_batch(event_id: int):
     then changes fewer rows than it should, and the whole batch rolls back (StaleBatch) and is
     read again. Returns None if there is no head row yet.
     """
+    result = seal_batch_with(event_id)
+    if result is BUSY or result is None:
+        return result
+    own, sealed = result
+    return own if own is not None else sealed.get(event_id)
+
+
+def seal_batch_with(event_id: int):
+    """`seal_own_batch`'s one transaction: BUSY, None (no head yet), or (the seal `event_id` had
+    already, or None; {id: seal} of the rows this batch sealed). The ledger sealer, which holds
+    the sealing lock for its session (and so always gets it again here), passes 0: no event."""
     read_sql, update_sql, converters = own_batch_sql()
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -86,14 +97,14 @@ def seal_own_batch(event_id: int):
             prev_hash = this_hash
         if not sealed:
             transaction.set_rollback(True)
-            return own
+            return own, sealed
         params = [value for event_id_, seal in sealed.items() for value in (event_id_, *seal)]
         with connection.cursor() as cursor:
             cursor.execute(update_sql(len(sealed)), [*params, sequence, prev_hash])
             changed = cursor.fetchone()[0]
         if changed != len(sealed):
             raise StaleBatch(f"sealing {len(sealed)} pending ledger events changed {changed} rows")
-    return own if own is not None else sealed.get(event_id)
+    return own, sealed
 
 
 # The sealing lock if it is free (a case opening never waits for another's seal), and (for this

@@ -33,6 +33,10 @@ POLL_SECONDS = 0.02
 # After losing its database session, the sealer tries again this often.
 RECONNECT_SECONDS = 1.0
 
+# A standby (a second sealer) tries the sealing lock this often. A case opening that finds the
+# lock free between the sealer's end and the standby's next try seals its own batch meanwhile.
+STANDBY_SECONDS = 0.1
+
 
 class SealerNotSupported(RuntimeError):
     """The database is not PostgreSQL: each write seals its own batch there (SQLite)."""
@@ -46,7 +50,7 @@ def run_sealer(
 ) -> int:
     """Hold the sealing lock and seal pending events until `should_stop()`; returns how many.
 
-    A second sealer waits for the lock (a standby). `on_lock` is called each time the lock is
+    A second sealer tries the lock until it gets it (a standby), and stops when asked. `on_lock` is called each time the lock is
     taken. On the way out the lock is released and what is still pending is sealed, under the
     rule every holder follows (`sealing._sealed_after_commit`).
     """
@@ -58,7 +62,8 @@ def run_sealer(
     sealed = 0
     while not should_stop():
         try:
-            _hold_lock()
+            if not _take_lock(should_stop):
+                break
             on_lock()
             try:
                 while not should_stop():
@@ -77,10 +82,17 @@ def run_sealer(
     return sealed
 
 
-def _hold_lock() -> None:
-    """The session's hold of the sealing lock, waiting for another sealer to stop."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [sealing.SEALING_LOCK])
+def _take_lock(should_stop: Callable[[], bool]) -> bool:
+    """The session's hold of the sealing lock, tried every STANDBY_SECONDS while another sealer
+    holds it (a standby): False if `should_stop()` first. A try, not a wait in the database,
+    so that a standby stops at once on SIGTERM."""
+    while not should_stop():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [sealing.SEALING_LOCK])
+            if cursor.fetchone()[0]:
+                return True
+        time.sleep(STANDBY_SECONDS)
+    return False
 
 
 def _release_lock() -> None:

@@ -34,6 +34,7 @@ from audit.services.own_batch import (
     SEALING_LOCK,
     StaleBatch,
     lock_is_taken,
+    seal_batch_with,
     seal_own_batch,
 )
 
@@ -221,8 +222,17 @@ def _pending_through(last_id: int) -> bool:
 
 def seal_batch_held() -> int:
     """For the ledger sealer, which holds the sealing lock (audit/services/sealer.py): one look
-    for pending events, and one batch if there are any; returns how many it sealed."""
-    return len(_seal_batch()) if _pending_exists() else 0  # its own lock: never BUSY
+    for pending events, and if there are any one batch, in the transaction a case opening's seal
+    uses (`own_batch.seal_batch_with`: the head and the pending rows in one read, the batch and
+    the head in one UPDATE); returns how many it sealed."""
+    if not _pending_exists():
+        return 0
+    result = _retrying(seal_batch_with, 0)
+    if result is BUSY:  # not while it holds the lock; if ever, the holder seals them
+        return 0
+    if result is None:  # no head yet (genesis): the ORM's own path creates it
+        return len(_seal_batch())
+    return len(result[1])
 
 
 def seal_recorded(event: AuditEvent) -> None:
@@ -286,7 +296,7 @@ def _sealed_after_commit(event_id: int) -> tuple[int, str, str] | None:
     if connection.get_autocommit() and lock_is_taken():  # the ledger sealer's, most likely
         return seal
     for _ in range(_ROUNDS):
-        result = _own_batch_retrying(event_id)
+        result = _retrying(seal_own_batch, event_id)
         if result is BUSY:
             return seal
         if result is None:  # no head yet (genesis): the ORM's own path creates it
@@ -301,10 +311,10 @@ def _sealed_after_commit(event_id: int) -> tuple[int, str, str] | None:
     return seal
 
 
-def _own_batch_retrying(event_id: int):
+def _retrying(seal, event_id: int):
     for attempt in range(_TRIES):
         try:
-            return seal_own_batch(event_id)
+            return seal(event_id)
         except StaleBatch:
             if attempt == _TRIES - 1:
                 raise

@@ -17,13 +17,21 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
 from audit.models import AuditEvent
+from audit.services import sealing
 from audit.services.ledger import Actor, append_event, record_event, verify_ledger
 from audit.services.sealer import run_sealer
-from audit.services.sealing import SEALING_LOCK
 from tests.audit.raw_connection import raw_connection
-from tests.oversight.test_outbox_kill import PROJECT_DIR, database_url
+from tests.processes import PROJECT_DIR, database_url
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+# The sealing lock held in the test database: an advisory lock's objid is its key's low half,
+# and pg_locks shows every database's locks (a sealer of another database holds the same key).
+THIS_DATABASES_SEALING_LOCK = (
+    "locktype = 'advisory' AND granted AND objid = %s"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
 
 
 def recorded(n: int) -> AuditEvent:
@@ -116,8 +124,8 @@ def test_a_sealer_whose_session_is_killed_takes_the_lock_again_and_loses_nothing
             recorded(1)
             assert wait_until(lambda: pending() == 0)
             [backend] = watcher.execute(
-                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = %s",
-                [SEALING_LOCK & 0xFFFFFFFF],  # an advisory lock's objid: its key's low half
+                f"SELECT pid FROM pg_locks WHERE {THIS_DATABASES_SEALING_LOCK}",
+                [sealing.SEALING_LOCK & 0xFFFFFFFF],
             ).fetchone()
             sealer.locked.clear()
             watcher.execute("SELECT pg_terminate_backend(%s)", [backend])
@@ -152,6 +160,47 @@ def test_a_second_sealer_waits_as_a_standby_and_takes_over(postgres_only):
     assert verify_ledger().ok
 
 
+def test_a_standby_stops_when_asked_and_never_held_the_lock(postgres_only):
+    with Sealer():
+        standby = Sealer()
+        standby.thread.start()
+        assert not standby.locked.wait(0.3)
+        standby.stop.set()
+        standby.thread.join(2)  # it used to wait in pg_advisory_lock until the lock was free
+        assert not standby.thread.is_alive(), "the standby did not stop while it waited"
+        assert standby.sealed == [0] and not standby.locked.is_set() and not standby.failures
+
+
+def test_a_sealer_batch_is_one_look_and_one_transaction(postgres_only, django_assert_num_queries):
+    """The sealer seals a batch as a case opening's own seal does: after a look for pending
+    events, one transaction of the lock (its own, taken again), one read of the head and the
+    pending rows, and one UPDATE of the batch and the head."""
+    append_event(actor=Actor.system(), action="test.appended", payload={"n": 0})
+    holder = raw_connection()  # another session holds the lock: the events are left pending
+    try:
+        holder.execute("SELECT pg_advisory_lock(%s)", [sealing.SEALING_LOCK])
+        events = [recorded(n) for n in range(1, 4)]
+        assert all(event.sequence is None for event in events)
+        holder.execute("SELECT pg_advisory_unlock(%s)", [sealing.SEALING_LOCK])
+    finally:
+        holder.close()
+    with connection.cursor() as cursor:  # this session now holds it, as the sealer does
+        cursor.execute("SELECT pg_advisory_lock(%s)", [sealing.SEALING_LOCK])
+    try:
+        # The look; BEGIN, the lock, the read, the UPDATE, COMMIT (8 with the head and the
+        # pending rows read apart and the batch and the head updated apart, as before).
+        with django_assert_num_queries(6):
+            assert sealing.seal_batch_held() == 3
+        with django_assert_num_queries(1):  # nothing pending: one look
+            assert sealing.seal_batch_held() == 0
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [sealing.SEALING_LOCK])
+    stored = AuditEvent.objects.order_by("sequence").values_list("id", "sequence")
+    assert list(stored)[1:] == [(event.pk, n) for n, event in enumerate(events, 2)]
+    assert verify_ledger().ok
+
+
 def test_the_command_refuses_sqlite_with_the_reason():
     if connection.vendor == "postgresql":
         pytest.skip("the refusal is SQLite's; on PostgreSQL the command runs the sealer")
@@ -182,21 +231,29 @@ def test_the_seal_ledger_process_killed_mid_work_loses_nothing_and_stops_cleanly
     postgres_only, tmp_path
 ):
     """A real process: SIGKILL while case openings go on (its lock dies with its session and
-    case openings seal their own events), then a new one, stopped by SIGTERM."""
-    log_path = tmp_path / "sealer.log"
+    case openings seal their own events), then a new one, stopped by SIGTERM, as is a standby
+    beside it."""
+    log_path, standby_path = tmp_path / "sealer.log", tmp_path / "standby.log"
     watcher = raw_connection()
 
     def holds_lock() -> bool:
         return bool(
             watcher.execute(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
-                " AND objid = %s",
-                [SEALING_LOCK & 0xFFFFFFFF],
+                f"SELECT count(*) FROM pg_locks WHERE {THIS_DATABASES_SEALING_LOCK}",
+                [sealing.SEALING_LOCK & 0xFFFFFFFF],
             ).fetchone()[0]
         )
 
-    second = None
-    with open(log_path, "ab") as log:
+    def trying_the_lock() -> bool:  # a session whose last statement is a sealer's try
+        return bool(
+            watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND query LIKE 'SELECT pg_try_advisory_lock(%%'"
+            ).fetchone()[0]
+        )
+
+    second = standby = None
+    with open(log_path, "ab") as log, open(standby_path, "ab") as standby_log:
         first = sealer_process(log)
         try:
             assert wait_until(holds_lock, 30), log_path.read_text()
@@ -212,13 +269,20 @@ def test_the_seal_ledger_process_killed_mid_work_loses_nothing_and_stops_cleanly
             assert wait_until(holds_lock, 30), log_path.read_text()
             left.append(recorded(4))
             assert left[-1].sequence is None
+            # A standby, trying the lock the second holds, stops at once on SIGTERM.
+            standby = sealer_process(standby_log)
+            assert wait_until(trying_the_lock, 30), standby_path.read_text()
+            standby.send_signal(signal.SIGTERM)
+            assert standby.wait(5) == 0, standby_path.read_text()
             second.send_signal(signal.SIGTERM)
             assert second.wait(20) == 0, log_path.read_text()
         finally:
-            for process in (first, second):
+            for process in (first, second, standby):
                 if process is not None and process.poll() is None:
                     process.kill()
             watcher.close()
     assert pending() == 0  # the stopping process sealed what was pending
     assert "Ledger sealer stopped; 1 event(s) sealed." in log_path.read_text()
+    standby_said = standby_path.read_text()
+    assert "holding" not in standby_said and "stopped; 0 event(s) sealed." in standby_said
     assert verify_ledger().ok

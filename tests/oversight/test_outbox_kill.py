@@ -40,6 +40,7 @@ from oversight.services.outbox import SWEEP_SCHEDULE, SWEEP_TASK
 from oversight.services.reports import request_report
 from oversight.services.webhooks import NO_RESULT_YET, enqueue_decision_webhook
 from tests.factories import CaseFactory, DecisionFactory
+from tests.processes import PROJECT_DIR, database_url
 
 pytestmark = [
     pytest.mark.postgres,
@@ -49,7 +50,6 @@ pytestmark = [
     ),
 ]
 
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 RECEIVER_PORT = 8147
 # The whole test, both clusters included, must finish within this many seconds.
 DEADLINE_SECONDS = 150
@@ -111,16 +111,6 @@ class StallingReceiver:
         self.release.set()
         self.server.shutdown()
         self.server.server_close()
-
-
-def database_url() -> str:
-    """The live test database (pytest-django's test_ name), as the subprocess must see it."""
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return (
-        f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"
-        f"{db['NAME']}"
-    )
 
 
 def cluster_env() -> dict[str, str]:
