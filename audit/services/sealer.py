@@ -5,12 +5,14 @@ that takes the sealing lock seals everyone's pending events. With it (`manage.py
 started beside the web server by `make serve`), the sealer holds the sealing lock for as long
 as its database session lives, so every case opening finds the lock taken and leaves its event
 to the sealer, which looks for pending events every `poll` seconds and chains them in batches:
-the request spends no statement, no lock and no WAL flush on the chain (issue #17).
+the request spends one statement on the chain (its look at the lock), and no transaction, wait
+or WAL flush (issue #17).
 
-The chain's rules do not change: sealing is the same `_seal_batch`, under the same head lock.
-What changes is when an event is chained: within about `poll` seconds of its commit rather than
-before the request answers. If the sealer stops or its session ends, its lock goes with it and
-case openings seal their own batches again, the first of them everything left pending.
+The chain's rules do not change: a batch is sealed by the same transaction as a case opening's
+own seal (`own_batch.seal_batch_with`), under the same head lock. What changes is when an event
+is chained: within about `poll` seconds of its commit rather than before the request answers.
+If the sealer stops or its session ends, its lock goes with it and case openings seal their own
+batches again, the first of them everything left pending.
 """
 
 from __future__ import annotations
@@ -50,9 +52,10 @@ def run_sealer(
 ) -> int:
     """Hold the sealing lock and seal pending events until `should_stop()`; returns how many.
 
-    A second sealer tries the lock until it gets it (a standby), and stops when asked. `on_lock` is called each time the lock is
-    taken. On the way out the lock is released and what is still pending is sealed, under the
-    rule every holder follows (`sealing._sealed_after_commit`).
+    A second sealer tries the lock until it gets it (a standby), and stops when asked.
+    `on_lock` is called each time the lock is taken. On the way out the lock is released and
+    what is still pending is sealed, under the rule every holder follows
+    (`sealing._sealed_after_commit`).
     """
     if connection.vendor != "postgresql":
         raise SealerNotSupported(
