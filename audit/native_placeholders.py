@@ -57,6 +57,7 @@ def native_cursor(connection):
     (where `applies`)."""
     from psycopg.raw_cursor import RawCursorMixin
 
+    connection.close_if_health_check_failed()  # as connection.cursor() does
     connection.ensure_connection()
     connection.validate_thread_sharing()
     factory = connection.connection.cursor_factory

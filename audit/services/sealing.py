@@ -227,7 +227,10 @@ def seal_batch_held() -> int:
     the head in one UPDATE); returns how many it sealed."""
     if not _pending_exists():
         return 0
-    result = _retrying(seal_batch_with, 0)
+    try:
+        result = _retrying(seal_batch_with, 0)
+    except StaleBatch:  # appends kept winning the head: the batch that reads after its lock
+        return len(_seal_batch())
     if result is BUSY:  # not while it holds the lock; if ever, the holder seals them
         return 0
     if result is None:  # no head yet (genesis): the ORM's own path creates it

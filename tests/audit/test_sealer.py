@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from audit.models import AuditEvent
 from audit.services import sealing
 from audit.services.ledger import Actor, append_event, record_event, verify_ledger
+from audit.services.own_batch import StaleBatch
 from audit.services.sealer import run_sealer
 from tests.audit.raw_connection import raw_connection
 from tests.processes import PROJECT_DIR, database_url
@@ -198,6 +199,39 @@ def test_a_sealer_batch_is_one_look_and_one_transaction(postgres_only, django_as
             cursor.execute("SELECT pg_advisory_unlock(%s)", [sealing.SEALING_LOCK])
     stored = AuditEvent.objects.order_by("sequence").values_list("id", "sequence")
     assert list(stored)[1:] == [(event.pk, n) for n, event in enumerate(events, 2)]
+    assert verify_ledger().ok
+
+
+def test_a_sealer_batch_that_keeps_losing_to_appends_seals_by_reading_after_its_lock(
+    postgres_only, monkeypatch
+):
+    """Its one-statement read can see rows an append sealed meanwhile (StaleBatch, retried);
+    should that happen on every try, the batch that reads the pending rows only after it holds
+    the head seals them instead, rather than the sealer stopping."""
+    holder = raw_connection()
+    try:
+        holder.execute("SELECT pg_advisory_lock(%s)", [sealing.SEALING_LOCK])
+        events = [recorded(n) for n in range(1, 3)]
+        holder.execute("SELECT pg_advisory_unlock(%s)", [sealing.SEALING_LOCK])
+    finally:
+        holder.close()
+    tries = []
+
+    def stale(event_id):
+        tries.append(event_id)
+        raise StaleBatch("an append sealed rows this batch read as pending")
+
+    monkeypatch.setattr(sealing, "seal_batch_with", stale)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [sealing.SEALING_LOCK])
+    try:
+        assert sealing.seal_batch_held() == 2
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [sealing.SEALING_LOCK])
+    assert len(tries) == 3 and pending() == 0
+    sealed = AuditEvent.objects.filter(pk__in=[event.pk for event in events])
+    assert sorted(sealed.values_list("sequence", flat=True)) == [1, 2]
     assert verify_ledger().ok
 
 
