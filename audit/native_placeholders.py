@@ -23,6 +23,11 @@ from contextlib import contextmanager
 _MAX_SHAPES = 64
 
 _numbered: dict[str, str | None] = {}
+
+# The raw cursor class made for each connection's cursor class. django-prometheus makes a new
+# cursor class for every new connection (CONN_MAX_AGE, reconnects), so the classes of closed
+# connections are let go once there are this many.
+_MAX_CURSOR_CLASSES = 16
 _cursor_classes: dict[type, type] = {}
 
 
@@ -62,6 +67,8 @@ def native_cursor(connection):
     connection.validate_thread_sharing()
     factory = connection.connection.cursor_factory
     if factory not in _cursor_classes:
+        if len(_cursor_classes) >= _MAX_CURSOR_CLASSES:
+            _cursor_classes.clear()
         _cursor_classes[factory] = type(f"Raw{factory.__name__}", (RawCursorMixin, factory), {})
     with connection.wrap_database_errors:
         raw = _cursor_classes[factory](connection.connection)

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from audit.native_placeholders import applies, numbered
+from audit.native_placeholders import applies, native_cursor, numbered
 from audit.row_insert import insert_row, inserts_together
 
 pytestmark = pytest.mark.django_db
@@ -112,3 +112,39 @@ def test_sqlite_never_uses_it():
     if connection.vendor == "postgresql":
         pytest.skip("SQLite's side of it; runs in CI's SQLite pass")
     assert not applies(connection)
+
+
+@pytest.mark.django_db(transaction=True)  # a second connection to the test database
+def test_with_django_prometheus_each_statement_is_counted_and_cursor_classes_stay_few(
+    postgres_only,
+):
+    """Production's backend (METRICS_DATABASE) makes a cursor class per connection: the native
+    cursor is one of those (so the statement is counted), and their raw classes stay few."""
+    from django_prometheus.db.backends.postgresql.base import DatabaseWrapper
+    from prometheus_client import REGISTRY
+
+    from audit import native_placeholders
+
+    metrics = DatabaseWrapper(
+        {**connection.settings_dict, "ENGINE": "django_prometheus.db.backends.postgresql"},
+        alias="native-placeholders-test",
+    )
+    labels = {"alias": "native-placeholders-test", "vendor": "postgresql"}
+    factories, counted = set(), []
+    rounds = native_placeholders._MAX_CURSOR_CLASSES + 4
+    try:
+        for n in range(rounds):
+            metrics.close()  # a new connection, as CONN_MAX_AGE or a reconnect makes
+            with native_cursor(metrics) as cursor:  # connects (its own statements counted)
+                before = REGISTRY.get_sample_value("django_db_execute_total", labels)
+                cursor.execute("SELECT $1::int", [n])
+                assert cursor.fetchone() == (n,)
+                counted.append(
+                    REGISTRY.get_sample_value("django_db_execute_total", labels) - before
+                )
+            factories.add(metrics.connection.cursor_factory)
+    finally:
+        metrics.close()
+    assert counted == [1] * rounds
+    assert len(factories) == rounds  # a cursor class per connection
+    assert len(native_placeholders._cursor_classes) <= native_placeholders._MAX_CURSOR_CLASSES
