@@ -8,6 +8,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from literacy.expiry import add_months
 from literacy.models import (
     BriefingAcknowledgement,
@@ -349,3 +350,20 @@ class IncidentFactory(factory.django.DjangoModelFactory):
     became_aware_at = factory.LazyFunction(timezone.now)
     time_zone = "UTC"
     deadline = factory.LazyAttribute(lambda i: i.became_aware_at + datetime.timedelta(days=15))
+
+
+def pending_event(n: int, **fields) -> AuditEvent:
+    """An unsaved ledger event as `record_event` makes it (no place in the chain yet), for tests
+    that write it themselves; `fields` override the defaults."""
+    values = {
+        "occurred_at": timezone.now(),
+        "actor_type": "system",
+        "actor_label": "test",
+        "action": "test.together",
+        "object_type": "test",
+        "object_id": str(n),
+        "payload": {"n": n},
+        "prev_hash": "",
+        **fields,
+    }
+    return AuditEvent(**values)

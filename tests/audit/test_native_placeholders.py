@@ -7,26 +7,22 @@ from unittest import mock
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.native_placeholders import applies, native_cursor, numbered
 from audit.row_insert import insert_row, inserts_together
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
 
-def pending_event(n: int, **fields) -> AuditEvent:
-    return AuditEvent(
-        occurred_at=timezone.now(),
-        actor_type="system",
+def pending_event(n: int) -> AuditEvent:
+    """A pending event whose values hold what the placeholders must not touch: % and \\."""
+    return factories.pending_event(
+        n,
         actor_label="test ünïcode 100%",
         action="test.native",
-        object_type="test",
-        object_id=str(n),
         payload={"n": n, "text": "it's 100% \\ data", "list": [1, 2.5, None]},
-        prev_hash="",
-        **fields,
     )
 
 

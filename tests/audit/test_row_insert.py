@@ -5,25 +5,12 @@ fails. On SQLite the block changes nothing: every INSERT is sent at once."""
 import pytest
 from django.db import connection, transaction
 from django.db.models.signals import post_save
-from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.row_insert import insert_row, inserts_together, when_inserted
+from tests.factories import pending_event
 
 pytestmark = pytest.mark.django_db
-
-
-def pending_event(n: int) -> AuditEvent:
-    return AuditEvent(
-        occurred_at=timezone.now(),
-        actor_type="system",
-        actor_label="test",
-        action="test.together",
-        object_type="test",
-        object_id=str(n),
-        payload={"n": n},
-        prev_hash="",
-    )
 
 
 def test_a_blocks_inserts_are_one_statement_and_post_save_follows_the_write(
