@@ -24,9 +24,10 @@ _MAX_SHAPES = 64
 
 _numbered: dict[str, str | None] = {}
 
-# The raw cursor class made for each connection's cursor class. django-prometheus makes a new
-# cursor class for every new connection (CONN_MAX_AGE, reconnects), so the classes of closed
-# connections are let go once there are this many.
+# The raw cursor class made for each connection's cursor class. The product's counting backends
+# (hitl_project.counting_backends) keep one cursor class per database, but django-prometheus's
+# own make a new one for every new connection (CONN_MAX_AGE, reconnects): should they be used,
+# the classes of closed connections are let go once there are this many.
 _MAX_CURSOR_CLASSES = 16
 _cursor_classes: dict[type, type] = {}
 

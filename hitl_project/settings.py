@@ -125,14 +125,15 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": database_config(ENV, base_dir=BASE_DIR)}
-# Database metrics (django-prometheus: queries, errors, connections, query time by alias): its
-# backends are Django's own with counting cursors. On by default with DEBUG off (about 0.4 ms a
-# gate call here, benchmarks/metrics_overhead.py, docs/operations.md); METRICS_DATABASE=0 keeps
-# Django's backends, as the tests do (DEBUG being on by default).
+# Database metrics (django-prometheus's: queries, errors, connections, query time by alias),
+# counted by Django's own backends with counting cursors (hitl_project.counting_backends: the
+# same metrics as django-prometheus's backends, each series looked up once, not per statement).
+# On by default with DEBUG off (benchmarks/metrics_overhead.py, docs/operations.md);
+# METRICS_DATABASE=0 keeps Django's backends, as the tests do (DEBUG being on by default).
 METRICS_DATABASE = env_bool(ENV, "METRICS_DATABASE", default=not DEBUG)
 if METRICS_DATABASE:
     DATABASES["default"]["ENGINE"] = DATABASES["default"]["ENGINE"].replace(
-        "django.db.backends.", "django_prometheus.db.backends."
+        "django.db.backends.", "hitl_project.counting_backends."
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
