@@ -18,6 +18,7 @@ from oversight.api.errors import IdempotencyConflict
 from oversight.models import AISystem, IdempotencyRecord
 
 HEADER = "Idempotency-Key"
+META_KEY = "HTTP_IDEMPOTENCY_KEY"  # how WSGI names it in request.META
 MAX_KEY_LENGTH = 255
 
 
@@ -48,7 +49,7 @@ MISSING_KEY_WARNING = (
 
 def idempotent(request, ai_system: AISystem, handler: Callable[[], Response]) -> Response:
     """Run `handler` once per (AI system, Idempotency-Key); without the header, just run it."""
-    key = request.headers.get(HEADER)
+    key = request.META.get(META_KEY)  # request.headers[HEADER], without parsing every header
     if key is None:
         response = handler()
         response[WARNING_HEADER] = MISSING_KEY_WARNING
