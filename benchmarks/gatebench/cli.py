@@ -42,8 +42,15 @@ def parse_args(argv=None):
         help="throw-away database to create, use and drop (default: $BENCH_DATABASE_URL or "
         f"{DEFAULT_DATABASE_URL})",
     )
-    parser.add_argument("--seconds", type=float, default=15, help="measured seconds per endpoint")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved slices per endpoint")
+    parser.add_argument(
+        "--seconds", type=float, default=30, help="measured seconds per endpoint (all slices)"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="interleaved slices per endpoint (the rates compared are the slices' medians)",
+    )
     parser.add_argument("--warmup", type=float, default=3, help="warm-up seconds per endpoint")
     parser.add_argument("--concurrency", type=int, default=8, help="keep-alive connections")
     parser.add_argument(
@@ -178,7 +185,8 @@ def main(argv=None) -> int:
             if args.sealer:
                 sealer = start_sealer(env, log_path)
                 server_pids.append(sealer.pid)  # its CPU is counted with gunicorn's
-            measured, answered, in_flight = drive(server_pids, load, args)
+            masters = {"product": server.pid, "bare": bare.pid}
+            measured, answered, in_flight = drive(server_pids, masters, load, args)
         finally:
             stop(bare)
             sealer_cpu = cpu_of(sealer.pid) if sealer is not None else None

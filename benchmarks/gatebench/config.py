@@ -61,6 +61,13 @@ LABELS = {
     "gate_automate": "POST /api/v1/gate/ automate",
     "gate_case": "POST /api/v1/gate/ opens case",
 }
+
+
+def server_of(kind: str) -> str:
+    """Which gunicorn serves a row: "bare" (benchmarks/bare) or "product"."""
+    return "bare" if kind.startswith("bare_") else "product"
+
+
 # (numerator, denominator, target): the issue's targets (#17), as throughput ratios.
 TARGETS = (
     ("ping", "bare_ok", 0.5),

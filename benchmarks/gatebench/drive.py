@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from .config import CASE_JOURNEYS, KINDS
-from .sampling import CpuMeter, LockSampler
+import statistics
+
+from .config import CASE_JOURNEYS, KINDS, server_of
+from .sampling import CpuMeter, LockSampler, workers_cpu
+
+# A slice is one-sided when a worker of the row's server used less than this share of the CPU
+# its busiest worker used: wrk's connections (opened together at the slice's start) nearly all
+# went to one worker, whose one interpreter then serves them alone while the machine idles.
+ONE_SIDED_SHARE = 0.15
 
 
 def weighted_percentile(samples: list[tuple[float, float]], pct: float) -> float:
@@ -24,10 +31,21 @@ def weighted_percentile(samples: list[tuple[float, float]], pct: float) -> float
     return ordered[-1][0]
 
 
-def drive(server_pids: list[int], load, args) -> tuple[dict, dict[str, int]]:
+def one_sided(worker_seconds: list[float]) -> bool:
+    """Whether one worker did (nearly) all of a slice's work while another stood idle."""
+    if len(worker_seconds) < 2 or max(worker_seconds) <= 0:
+        return False
+    return min(worker_seconds) < ONE_SIDED_SHARE * max(worker_seconds)
+
+
+def drive(
+    server_pids: list[int], masters: dict[str, int], load, args
+) -> tuple[dict, dict[str, int]]:
     """Warm up, then run the interleaved slices with `load` (WrkLoad or PythonLoad); returns
     the figures per endpoint, how many gate evaluations, cases and bare rows the answers
-    promise, and how many more may exist (requests wrk left in flight when a slice ended)."""
+    promise, and how many more may exist (requests wrk left in flight when a slice ended).
+    `masters`: the gunicorn master of each server ("product", "bare"), whose workers' CPU is
+    read per slice."""
     slice_seconds = args.seconds / args.rounds
     plan = [(kind, args.warmup) for kind in KINDS]
     plan += [(kind, slice_seconds) for _ in range(args.rounds) for kind in KINDS]
@@ -50,6 +68,8 @@ def drive(server_pids: list[int], load, args) -> tuple[dict, dict[str, int]]:
                 "unexpected": 0,
                 "seconds": 0.0,
                 "cpu": {},
+                "slice_rps": [],
+                "one_sided": 0,
             }
             for kind in KINDS
         }
@@ -58,7 +78,9 @@ def drive(server_pids: list[int], load, args) -> tuple[dict, dict[str, int]]:
         sampler.start()
         for index, (kind, seconds) in enumerate(plan):
             sampler.kind = kind if index >= len(KINDS) else None
+            workers_before = workers_cpu(masters[server_of(kind)])
             out = load.run_slice(kind, seconds)
+            workers_after = workers_cpu(masters[server_of(kind)])
             reading = meter.read()
             used = {name: reading[name] - previous[name] for name in reading if name in previous}
             previous = reading
@@ -79,11 +101,20 @@ def drive(server_pids: list[int], load, args) -> tuple[dict, dict[str, int]]:
             total["requests"] += out["requests"]
             total["unexpected"] += out["unexpected"]
             total["seconds"] += out["seconds"]
+            total["slice_rps"].append(answered_ok / out["seconds"])
+            worker_seconds = [
+                workers_after[pid] - used
+                for pid, used in workers_before.items()
+                if pid in workers_after
+            ]
+            sided = one_sided(worker_seconds)
+            total["one_sided"] += sided
             for code, n in out["statuses"].items():
                 total["statuses"][code] = total["statuses"].get(code, 0) + n
             for name, value in used.items():
                 total["cpu"][name] = total["cpu"].get(name, 0.0) + value
-            print(f"  {kind:<14} {answered_ok / out['seconds']:6.0f} req/s", flush=True)
+            note = "  (one-sided: a worker stood idle)" if sided else ""
+            print(f"  {kind:<14} {answered_ok / out['seconds']:6.0f} req/s{note}", flush=True)
     finally:
         sampler.done.set()
         load.close()
@@ -106,6 +137,11 @@ def _summarise(total: dict) -> dict:
     return {
         "requests": total["requests"],
         "rps": ok / total["seconds"] if total["seconds"] else 0.0,
+        # The issue's measure: the median of the slices' rates (one slice whose connections
+        # all went to one worker moves it less than it moves the total).
+        "median_rps": statistics.median(total["slice_rps"]) if total["slice_rps"] else 0.0,
+        "slice_rps": total["slice_rps"],
+        "one_sided": total["one_sided"],
         "p50_ms": weighted_percentile(total["samples"], 50) * 1000,
         "p99_ms": weighted_percentile(total["samples"], 99) * 1000,
         "errors": total["requests"] - ok,

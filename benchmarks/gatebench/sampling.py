@@ -20,6 +20,14 @@ def cpu_of(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
+def workers_cpu(master: int) -> dict[int, float]:
+    """CPU seconds so far of each worker (child process) of a gunicorn master, by pid."""
+    children = Path(f"/proc/{master}/task/{master}/children")
+    pids = [int(p) for p in children.read_text().split()] if children.exists() else []
+    found = {pid: cpu_of(pid) for pid in pids}
+    return {pid: used for pid, used in found.items() if used is not None}
+
+
 class CpuMeter:
     """CPU used by gunicorn, PostgreSQL and the load tool, and by the machine as a whole.
 
