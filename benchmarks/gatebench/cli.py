@@ -141,6 +141,9 @@ def main(argv=None) -> int:
         raise
     server = None
     log_path = Path(tempfile.mkstemp(prefix="bench-gunicorn-", suffix=".log")[1])
+    # The product's workers count their metrics in prometheus_client's multiprocess mode, as
+    # under hitl_project/gunicorn.conf.py (make serve): each count written to a shared file.
+    metrics_dir = tempfile.TemporaryDirectory(prefix="bench-prometheus-")
     try:
         env = server_env(args.database_url)
         print(f"Migrating {dbname(args.database_url)} …", flush=True)
@@ -156,7 +159,7 @@ def main(argv=None) -> int:
 
         port = free_port(args.port)
         server = start_gunicorn(
-            {**env, "LOG_LEVEL": args.log_level},
+            {**env, "LOG_LEVEL": args.log_level, "PROMETHEUS_MULTIPROC_DIR": metrics_dir.name},
             port,
             workers=args.workers,
             threads=args.threads,
@@ -213,6 +216,7 @@ def main(argv=None) -> int:
             with contextlib.suppress(OSError):
                 print(log_path.read_text()[-4000:], file=sys.stderr)
         log_path.unlink(missing_ok=True)
+        metrics_dir.cleanup()
         if "django.db" in sys.modules:
             from django.db import connections
 

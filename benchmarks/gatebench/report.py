@@ -32,7 +32,7 @@ def machine_facts(pg_version: str, args, load_before) -> list[tuple[str, str]]:
         (
             "server",
             f"gunicorn {args.workers} workers ({worker_class}), DEBUG=0, "
-            f"LOG_LEVEL={args.log_level} (product), "
+            f"LOG_LEVEL={args.log_level} and prometheus multiprocess metrics (product), "
             f"127.0.0.1, DB on 127.0.0.1 over TCP",
         ),
         (
