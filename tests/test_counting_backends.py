@@ -10,7 +10,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.metrics import MetricWrapperBase
 
 from audit.native_placeholders import applies, native_cursor
-from tests.test_settings import _run_django
+from tests.processes import run_django
 
 pytestmark = pytest.mark.django_db(transaction=True)  # second connections to the test database
 
@@ -132,12 +132,12 @@ def test_native_placeholders_statements_are_counted_once(postgres_only):
         database.close()
 
 
-def test_production_settings_use_the_counting_backend_and_metrics_database_0_django_s():
+def test_production_settings_use_the_counting_backend_and_metrics_database_0_keeps_djangos():
     code = "from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])"
     production = {"DEBUG": "0", "SECRET_KEY": "a-long-enough-secret-for-this-settings-test-0123"}
-    on = _run_django({**production, "DATABASE_URL": "postgres://app@db/oversight"}, code)
+    on = run_django({**production, "DATABASE_URL": "postgres://app@db/oversight"}, code)
     assert on.stdout.strip() == "hitl_project.counting_backends.postgresql", on.stderr
-    sqlite = _run_django({**production, "DATABASE_URL": ""}, code)
+    sqlite = run_django({**production, "DATABASE_URL": ""}, code)
     assert sqlite.stdout.strip() == "hitl_project.counting_backends.sqlite3", sqlite.stderr
-    off = _run_django({**production, "METRICS_DATABASE": "0"}, code)
+    off = run_django({**production, "METRICS_DATABASE": "0"}, code)
     assert off.stdout.strip().startswith("django.db.backends."), off.stderr

@@ -1,9 +1,6 @@
 """Settings come from the environment, with safe local defaults and clear failures."""
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -17,8 +14,7 @@ from hitl_project.env import (
     secret_key,
     task_queue_config,
 )
-
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+from tests.processes import PROJECT_DIR, run_django
 
 
 @pytest.mark.parametrize(
@@ -133,22 +129,8 @@ def test_configured_redis_broker_answers():
     assert get_broker().ping()
 
 
-def _run_django(env_overrides: dict, code: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
-    env.update(env_overrides)
-    env["DJANGO_SETTINGS_MODULE"] = "hitl_project.settings"
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_start_up_with_debug_off_and_no_secret_fails_with_a_clear_message():
-    result = _run_django({"DEBUG": "0"}, "import django; django.setup()")
+    result = run_django({"DEBUG": "0"}, "import django; django.setup()")
     assert result.returncode != 0
     assert "SECRET_KEY is not set and DEBUG is off" in result.stderr
 
@@ -170,7 +152,7 @@ def test_check_deploy_is_clean_with_production_settings(report_signing_dir):
         "import sys; from django.core.management import execute_from_command_line; "
         "execute_from_command_line(['manage.py', 'check', '--deploy', '--fail-level', 'WARNING'])"
     )
-    result = _run_django(production, code)
+    result = run_django(production, code)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 

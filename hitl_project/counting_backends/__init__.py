@@ -52,32 +52,26 @@ def _make(cursor_class: type, alias: str, vendor: str) -> type:
     executed_many = execute_many_total.labels(alias, vendor)
     duration = query_duration_seconds.labels(alias, vendor)
 
-    def failed(error: BaseException) -> None:
-        errors_total.labels(alias=alias, vendor=vendor, type=type(error).__name__).inc()
+    def timed(call, *args, **kwargs):
+        """`call`, its time observed whatever happens and a failure counted by its type."""
+        start = default_timer()
+        try:
+            return call(*args, **kwargs)
+        except BaseException as error:
+            errors_total.labels(alias=alias, vendor=vendor, type=type(error).__name__).inc()
+            raise
+        finally:
+            duration.observe(max(default_timer() - start, 0))
 
     class CountingCursor(cursor_class):
         def execute(self, *args, **kwargs):
             executed.inc()
-            start = default_timer()
-            try:
-                return super().execute(*args, **kwargs)
-            except BaseException as error:
-                failed(error)
-                raise
-            finally:
-                duration.observe(max(default_timer() - start, 0))
+            return timed(super().execute, *args, **kwargs)
 
         def executemany(self, query, param_list, *args, **kwargs):
             executed.inc(len(param_list))
             executed_many.inc(len(param_list))
-            start = default_timer()
-            try:
-                return super().executemany(query, param_list, *args, **kwargs)
-            except BaseException as error:
-                failed(error)
-                raise
-            finally:
-                duration.observe(max(default_timer() - start, 0))
+            return timed(super().executemany, query, param_list, *args, **kwargs)
 
     CountingCursor.__name__ = CountingCursor.__qualname__ = f"Counting{cursor_class.__name__}"
     return CountingCursor
