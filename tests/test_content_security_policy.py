@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.factories import StaffUserFactory, SuperUserFactory, UserFactory
-from tests.test_settings import _run_django
+from tests.processes import run_django
 
 pytestmark = pytest.mark.django_db
 
@@ -122,7 +122,7 @@ def test_the_docs_default_follows_debug(debug, public):
         "import django; django.setup(); from django.conf import settings; "
         "print(settings.API_DOCS_PUBLIC, settings.OTP_REQUIRED)"
     )
-    result = _run_django(production, code)
+    result = run_django(production, code)
     assert result.returncode == 0, result.stderr
     otp_required = "True" if debug == "0" else "False"
     assert result.stdout.split() == [public, otp_required]
