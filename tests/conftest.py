@@ -107,3 +107,20 @@ def report_signing(settings, report_signing_dir):
     settings.REPORT_SIGNING_GENERATE_DEV_CERT = True
     settings.REPORT_SIGNING_DEV_DIR = report_signing_dir
     return report_signing_dir
+
+
+@pytest.fixture
+def label_lookups(monkeypatch) -> list[str]:
+    """The names of the prometheus metrics asked for a labelled series (`labels()`) during the
+    test, one entry per lookup, in order (a counter's name without "_total")."""
+    from prometheus_client.metrics import MetricWrapperBase
+
+    names: list[str] = []
+    labels = MetricWrapperBase.labels
+
+    def recording(metric, *args, **kwargs):
+        names.append(metric._name)
+        return labels(metric, *args, **kwargs)
+
+    monkeypatch.setattr(MetricWrapperBase, "labels", recording)
+    return names
