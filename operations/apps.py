@@ -6,3 +6,7 @@ class OperationsConfig(AppConfig):
 
     name = "operations"
     verbose_name = "Operations"
+
+    def ready(self) -> None:
+        # Its receiver gives each new PostgreSQL connection psycopg's compiled timestamp loader.
+        from hitl_project import timestamp_loader  # noqa: F401
