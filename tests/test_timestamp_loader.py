@@ -15,7 +15,7 @@ from psycopg.pq import Format
 from hitl_project.timestamp_loader import fast_tz_loader
 from oversight.models import GateEvaluation
 from tests.factories import GateEvaluationFactory
-from tests.processes import run_django
+from tests.processes import database_url, run_django
 
 pytestmark = pytest.mark.django_db
 
@@ -53,8 +53,6 @@ def test_each_connection_reads_timestamps_with_it(postgres_only):
 
 def test_the_product_registers_it_at_start_up(postgres_only):
     """A fresh process that never imports the module itself: the app registry connects it."""
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     code = (
         "import django; django.setup()\n"
         "from django.db import connection\n"
@@ -63,7 +61,7 @@ def test_the_product_registers_it_at_start_up(postgres_only):
         "loader = connection.connection.adapters.get_loader(1184, Format.TEXT)\n"
         "print(loader.__module__, loader.__qualname__)\n"
     )
-    done = run_django({"DATABASE_URL": url, "DEBUG": "1"}, code)
+    done = run_django({"DATABASE_URL": database_url(), "DEBUG": "1"}, code)
     assert done.stdout.split() == [
         "hitl_project.timestamp_loader",
         "fast_tz_loader.<locals>.FastTzLoader",
