@@ -98,7 +98,8 @@ def database_config(environ: Mapping[str, str], *, base_dir) -> dict:
         # Server-side parameter binding with prepared statements: PostgreSQL plans a statement
         # once per connection instead of on every call (the gate's lookups and INSERT are the
         # same few statements millions of times). Off for PgBouncer in transaction mode, which
-        # cannot keep a connection's prepared statements.
+        # cannot keep a connection's prepared statements. The figures' aggregations ask for
+        # plans made for their period each time (oversight.metrics.analytic_queries).
         if env_bool(environ, "DATABASE_PREPARED_STATEMENTS", True):
             options["server_side_binding"] = True
             options["prepare_threshold"] = 5

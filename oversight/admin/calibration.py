@@ -35,6 +35,7 @@ from oversight.admin.dashboard import (
 )
 from oversight.exceptions import DomainError
 from oversight.metrics import Period, automation_bias_watch, escalating_points
+from oversight.metrics.analytic_queries import analytic_queries
 from oversight.models import JudgementPoint
 from oversight.services.authority import journeys_managed_by
 from oversight.services.calibration import (
@@ -72,6 +73,7 @@ def _threshold_text(value) -> str:
 # --- calibration -----------------------------------------------------------------------------
 
 
+@analytic_queries()
 def calibration_context(*, user, days: int, target_percent: float, now=None) -> dict:
     """Every confidence condition with its bands, suggestion and saving (fixed query count)."""
     period = Period.last_days(days, now=now or timezone.now())
@@ -221,6 +223,7 @@ def calibration_view(request):
 # --- the watch -------------------------------------------------------------------------------
 
 
+@analytic_queries()
 def watch_context(*, days: int, now=None) -> dict:
     """Flagged reviewers and judgement points with their evidence (fixed query count)."""
     period = Period.last_days(days, now=now or timezone.now())

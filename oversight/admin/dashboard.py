@@ -28,6 +28,7 @@ from oversight.metrics import (
     figures_by,
     time_to_decision,
 )
+from oversight.metrics.analytic_queries import analytic_queries
 from oversight.metrics.definitions import BY_KEY as DEFINITIONS
 from oversight.metrics.definitions import percent
 from oversight.models import AISystem, Journey, JudgementPoint
@@ -290,6 +291,7 @@ def _row(label: str, item: Figures, period: Period, kind: str, pk) -> dict:
     }
 
 
+@analytic_queries()
 def dashboard_context(*, days: int, ai_system: AISystem | None, now=None) -> dict:
     """Everything the dashboard shows, as plain data (a fixed number of queries)."""
     now = now or timezone.now()

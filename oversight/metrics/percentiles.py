@@ -6,10 +6,9 @@ OFFSET: bounded memory and the same answer."""
 
 import datetime
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import (
     Aggregate,
     Count,
@@ -20,6 +19,7 @@ from django.db.models import (
     Func,
 )
 
+from oversight.metrics.analytic_queries import analytic_queries
 from oversight.metrics.figures import Period, Scope, _in, _scope_q
 from oversight.models import (
     Case,
@@ -51,25 +51,6 @@ class PercentileCont(Aggregate):
         super().__init__(expression, fraction=float(fraction), **extra)
 
 
-# Memory PostgreSQL may give one percentile's sort before spilling it to disk: 900,000 decided
-# cases (10M gate calls, 90 days) sort in memory, in 0.25 s instead of 0.6 s (issue #17).
-# Set for the percentile's own statement only, not for the connection.
-PERCENTILE_WORK_MEM = "32MB"
-
-
-@contextmanager
-def _sort_memory():
-    """On PostgreSQL, work_mem raised until the transaction ends: the caller's if there is one
-    (no savepoint), else one of its own around the percentile's query. One statement more."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with transaction.atomic(savepoint=False):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('work_mem', %s, true)", [PERCENTILE_WORK_MEM])
-        yield
-
-
 def _seconds(value) -> float:
     return value.total_seconds() if isinstance(value, datetime.timedelta) else float(value)
 
@@ -98,7 +79,7 @@ def distribution(queryset, expression, *, fractions=(0.5, 0.9)) -> Distribution:
     if connection.vendor == "postgresql":
         # COUNT(*), not COUNT(id): every row counted has a value, and the decided cases of a
         # period can then be read from their covering index alone.
-        with _sort_memory():
+        with analytic_queries():
             row = queryset.aggregate(
                 count=Count("*"),
                 **{
@@ -183,7 +164,7 @@ def time_to_decision_by_point(*, period: Period, points) -> dict:
             p90=PercentileCont(_duration("case__opened_at", "case__decided_at"), fraction=0.9),
         )
     )
-    with _sort_memory():
+    with analytic_queries():
         rows = list(rows)
     found = {
         row["judgementpoint_id"]: Distribution(

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from audit.services.ledger import ledger_head, seal_pending
+from oversight.metrics.analytic_queries import analytic_queries
 from oversight.reports.fetcher import BASE_URL, StaticFilesURLFetcher
 
 AUTHOR = "HITL Oversight"
@@ -117,7 +118,8 @@ def render_report(
         raise ReportParameterError("Report parameters must be a mapping.")
     progress(5, "Collecting data")
     seal_pending()
-    with transaction.atomic():
+    # Its figures are planned for their period and sort in memory (`analytic_queries`).
+    with transaction.atomic(), analytic_queries():
         ledger_sequence, ledger_hash = ledger_head()
         document = builder(params, progress=progress)
     data_sha256 = data_fingerprint(document.data)

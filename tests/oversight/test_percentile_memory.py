@@ -5,7 +5,7 @@ import pytest
 from django.db import connection, transaction
 
 from oversight.metrics import time_to_decision
-from oversight.metrics.percentiles import PERCENTILE_WORK_MEM
+from oversight.metrics.analytic_queries import ANALYTIC_SETTINGS
 from tests.oversight.test_metrics import MAY, Data
 
 
@@ -19,12 +19,12 @@ def work_mem() -> str:
 def test_the_sort_memory_lasts_as_long_as_the_transaction_of_the_percentile(postgres_only):
     Data()
     before = work_mem()
-    assert before != PERCENTILE_WORK_MEM  # otherwise this test would prove nothing
+    assert before != ANALYTIC_SETTINGS["work_mem"]  # otherwise this test would prove nothing
 
     assert time_to_decision(period=MAY).count == 5
     assert work_mem() == before  # its own transaction ended with it
 
     with transaction.atomic():
         assert time_to_decision(period=MAY).count == 5
-        assert work_mem() == PERCENTILE_WORK_MEM  # inside the caller's transaction
+        assert work_mem() == ANALYTIC_SETTINGS["work_mem"]  # inside the caller's transaction
     assert work_mem() == before
