@@ -8,7 +8,7 @@ Two of PostgreSQL's defaults suit the gate's short statements and not them, so
   run five times on one connection (`hitl_project.env`). PostgreSQL may then plan it once for
   any parameters (a generic plan), and for a period's aggregation that plan can be many times
   slower than the one for the period asked: at 10M gate calls the dashboard's query of the
-  period's partial days took 1.8 s instead of 46 ms, and the page 2.3-2.5 s instead of
+  period's partial days took 1.8 s instead of 46 ms, and the page 2.3-2.7 s instead of
   0.7-0.9 s, from its sixth view on one connection. Custom plans are made for the values
   given, every time. (A statement without parameters has one plan whatever this says.)
 - `work_mem`: a percentile sorts every value of the period (900,000 decided cases at 10M gate

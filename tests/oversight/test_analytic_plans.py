@@ -5,7 +5,8 @@ five times on one connection (the gate's few statements, millions of times). Pos
 keep one generic plan for it, made without the parameters' values. For an aggregation over a
 period that plan can be many times slower than the one for the period asked: at 10M gate calls
 the dashboard's query of the period's partial days took 1.8 s instead of 46 ms, and the page
-2.6 s instead of 0.8 s, from its sixth view on one connection (a worker's connection lives on).
+2.3-2.7 s instead of 0.7-0.9 s, from its sixth view on one connection (a worker's connection
+lives up to a minute).
 """
 
 import datetime
