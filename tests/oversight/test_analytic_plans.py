@@ -50,13 +50,6 @@ def settings_now() -> dict:
         return dict(zip(ANALYTIC_SETTINGS, cursor.fetchone(), strict=True))
 
 
-@pytest.fixture
-def fresh_connection(postgres_only):
-    connection.close()  # this test's statements only in pg_prepared_statements
-    yield
-    connection.close()
-
-
 def calibrated():
     with time_machine.travel(authority_world.NOW, tick=False):
         return Calibrated(authority_world.world())
@@ -101,7 +94,7 @@ def test_the_figures_never_run_on_a_generic_plan(postgres_only, name):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_settings_last_as_long_as_the_transaction(fresh_connection):
+def test_the_settings_last_as_long_as_the_transaction(postgres_only):
     before = settings_now()
     assert before != ANALYTIC_SETTINGS  # otherwise this test would prove nothing
 
